@@ -1,0 +1,98 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const int = (value: string) => (/^-?\d+$/.test(value) ? Number(value) : value);
+const bool = (value: string) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
+const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
+
+// Environment variable → config path and how to read the string. Unparseable strings are
+// passed through unchanged so the schema reports them with the key path.
+const envMap: Array<[string, string[], (value: string) => unknown]> = [
+  ['PORT', ['port'], int],
+  ['HOST', ['host'], String],
+  ['ISSUER', ['issuer'], String],
+  ['DATABASE_URL', ['databaseUrl'], String],
+  ['REDIS_URL', ['redisUrl'], String],
+  ['REDIS_KEY_PREFIX', ['redisKeyPrefix'], String],
+  ['DATA_DIR', ['dataDir'], String],
+  ['COOKIE_KEYS', ['cookieKeys'], list],
+  ['LOG_LEVEL', ['logLevel'], String],
+  ['TRUST_PROXY', ['trustProxy'], bool],
+  ['TTL_ACCESS_TOKEN', ['ttl', 'accessToken'], int],
+  ['TTL_AUTHORIZATION_CODE', ['ttl', 'authorizationCode'], int],
+  ['TTL_CLIENT_CREDENTIALS', ['ttl', 'clientCredentials'], int],
+  ['TTL_ID_TOKEN', ['ttl', 'idToken'], int],
+  ['TTL_REFRESH_TOKEN', ['ttl', 'refreshToken'], int],
+  ['TTL_INTERACTION', ['ttl', 'interaction'], int],
+  ['TTL_SESSION', ['ttl', 'session'], int],
+  ['TTL_GRANT', ['ttl', 'grant'], int],
+];
+
+export const envVariables = envMap.map(([name]) => name);
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = (next && typeof next === 'object' ? next : (node[key] = {})) as Record<string, unknown>;
+  }
+  node[path.at(-1)!] = value;
+}
+
+function readFile(env: Env, cwd: string): Record<string, unknown> {
+  const explicit = env.IDP_CONFIG;
+  const path = resolve(cwd, explicit ?? 'config/idp.json');
+  if (!existsSync(path)) {
+    if (explicit) throw new ConfigError(`IDP_CONFIG: file not found: ${path}`);
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('must hold a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Defaults ← config file ← environment; throws ConfigError naming the key path and reason. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const raw = readFile(env, cwd);
+  for (const [name, path, parse] of envMap) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, parse(value));
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid configuration: ${formatIssues(result.error)}`);
+  const parsed = result.data;
+  const issuer = (parsed.issuer ?? `http://localhost:${parsed.port}`).replace(/\/$/, '');
+  const production = env.NODE_ENV === 'production';
+  const config: Config = { ...parsed, dataDir: resolve(cwd, parsed.dataDir), issuer, production };
+  if (production) refuseDevelopmentDefaults(config);
+  return config;
+}
+
+function refuseDevelopmentDefaults(config: Config): void {
+  const problems: string[] = [];
+  if (!config.databaseUrl) problems.push('the embedded database is for development: set DATABASE_URL to a PostgreSQL server');
+  if (!config.cookieKeys) problems.push('generated cookie keys are for development: set COOKIE_KEYS to one or more random strings of 32+ characters, comma-separated');
+  const url = new URL(config.issuer);
+  if (url.protocol === 'http:' && !loopbackHosts.has(url.hostname)) {
+    problems.push(`issuer ${config.issuer} is plain http: set ISSUER to the public https URL`);
+  }
+  if (problems.length) throw new ConfigError(`NODE_ENV=production refuses development defaults: ${problems.join('; ')}`);
+}

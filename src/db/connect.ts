@@ -1,0 +1,12 @@
+import { connectPostgres, type Database } from './database.ts';
+import { openEmbedded, type EmbeddedRole } from './embedded.ts';
+
+/** PostgreSQL when a URL is configured, otherwise the embedded PGlite database under dataDir. */
+export async function connectDatabase(options: { databaseUrl?: string | undefined; dataDir: string; role: EmbeddedRole }): Promise<Database> {
+  if (options.databaseUrl) {
+    const db = connectPostgres(options.databaseUrl, options.role === 'server' ? 10 : 2);
+    await db.query('select 1'); // fail fast with a clear connection error
+    return db;
+  }
+  return openEmbedded(options.dataDir, options.role);
+}

@@ -1,0 +1,144 @@
+import { mkdirSync, openSync, writeSync, closeSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { createDatabase, type Database } from './database.ts';
+
+/**
+ * PGlite is one Postgres backend inside one process. To let the CLI work while the server runs,
+ * the process that owns the data directory serves it over a unix socket in DATA_DIR with
+ * pglite-socket, and everyone, the owner included, talks to it with `pg`. pglite-socket's
+ * multiplexer keeps a transaction's statements together, so a CLI transaction never interleaves
+ * with the server's queries. Ownership is an exclusive lock file holding the owner's pid.
+ */
+
+export type EmbeddedRole = 'server' | 'cli';
+
+interface LockInfo {
+  pid: number;
+  role: EmbeddedRole;
+}
+
+const SOCKET_PORT = 5432;
+const socketName = `.s.PGSQL.${SOCKET_PORT}`;
+// sun_path holds 108 bytes on Linux; leave room for the terminating NUL.
+const MAX_SOCKET_PATH = 100;
+
+export class EmbeddedDatabaseError extends Error {
+  override name = 'EmbeddedDatabaseError';
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readLock(path: string): LockInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
+    return typeof info.pid === 'number' ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+function tryLock(path: string, role: EmbeddedRole): boolean {
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, JSON.stringify({ pid: process.pid, role } satisfies LockInfo));
+    closeSync(fd);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  }
+}
+
+function clientPool(dataDir: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+async function ownerIsServing(dataDir: string): Promise<boolean> {
+  if (!existsSync(join(dataDir, socketName))) return false;
+  const client = new pg.Client({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Opens the embedded database under dataDir. A CLI joins a running owner as a client; a server
+ * waits briefly for a CLI owner to finish, and refuses to share the directory with another server.
+ */
+export async function openEmbedded(dataDir: string, role: EmbeddedRole, options: { waitMs?: number; poolSize?: number } = {}): Promise<Database> {
+  const socketPath = join(dataDir, socketName);
+  if (socketPath.length > MAX_SOCKET_PATH) {
+    throw new EmbeddedDatabaseError(`DATA_DIR path is too long for a unix socket (${socketPath.length} > ${MAX_SOCKET_PATH} characters): choose a shorter DATA_DIR`);
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const lockPath = join(dataDir, 'embedded.lock');
+  const poolSize = options.poolSize ?? 5;
+  const deadline = Date.now() + (options.waitMs ?? 15_000);
+
+  for (;;) {
+    if (tryLock(lockPath, role)) return own(dataDir, lockPath, socketPath, poolSize);
+    const holder = readLock(lockPath);
+    if (holder && !alive(holder.pid)) {
+      rmSync(lockPath, { force: true });
+      continue;
+    }
+    if (holder && (await ownerIsServing(dataDir))) {
+      if (role === 'cli') return createDatabase(clientPool(dataDir, poolSize), { embedded: true });
+      if (holder.role === 'server') {
+        throw new EmbeddedDatabaseError(`another idp server (pid ${holder.pid}) is using ${dataDir}; the embedded database serves one server. Stop it, or set DATABASE_URL to run several instances`);
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new EmbeddedDatabaseError(`${dataDir} is locked by pid ${holder?.pid ?? 'unknown'}; if no idp process is running, delete ${lockPath}`);
+    }
+    await sleep(100);
+  }
+}
+
+async function own(dataDir: string, lockPath: string, socketPath: string, poolSize: number): Promise<Database> {
+  let db: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    rmSync(socketPath, { force: true }); // left behind by a process that died
+    db = await PGlite.create(join(dataDir, 'pglite'));
+    // Connections: our pool plus a few CLI invocations at once.
+    server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: poolSize + 8 });
+    await server.start();
+  } catch (error) {
+    await server?.stop().catch(() => undefined);
+    await db?.close().catch(() => undefined);
+    rmSync(lockPath, { force: true });
+    throw error;
+  }
+  const ownedDb = db;
+  const ownedServer = server;
+  return createDatabase(clientPool(dataDir, poolSize), {
+    embedded: true,
+    async onClose() {
+      await ownedServer.stop();
+      await ownedDb.close();
+      rmSync(socketPath, { force: true });
+      rmSync(lockPath, { force: true });
+    },
+  });
+}
