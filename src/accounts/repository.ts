@@ -1,0 +1,99 @@
+import type { Queryable } from '../db/database.ts';
+import { AppError, isUniqueViolation } from '../errors.ts';
+
+export interface Account {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  passwordHash: string | null;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  locale: string | null;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewAccount {
+  email: string;
+  emailVerified: boolean;
+  passwordHash: string | null;
+  name?: string | null | undefined;
+  givenName?: string | null | undefined;
+  familyName?: string | null | undefined;
+  picture?: string | null | undefined;
+  locale?: string | null | undefined;
+}
+
+interface AccountRow {
+  id: string;
+  email: string;
+  email_verified: boolean;
+  password_hash: string | null;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  picture: string | null;
+  locale: string | null;
+  disabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toAccount = (row: AccountRow): Account => ({
+  id: row.id,
+  email: row.email,
+  emailVerified: row.email_verified,
+  passwordHash: row.password_hash,
+  name: row.name,
+  givenName: row.given_name,
+  familyName: row.family_name,
+  picture: row.picture,
+  locale: row.locale,
+  disabled: row.disabled,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function findAccountById(db: Queryable, id: string): Promise<Account | null> {
+  // A malformed id would make PostgreSQL raise on the uuid cast; it simply matches nothing.
+  if (!UUID.test(id)) return null;
+  const { rows } = await db.query<AccountRow>('SELECT * FROM accounts WHERE id = $1', [id]);
+  return rows[0] ? toAccount(rows[0]) : null;
+}
+
+export async function findAccountByEmail(db: Queryable, email: string): Promise<Account | null> {
+  const { rows } = await db.query<AccountRow>('SELECT * FROM accounts WHERE lower(email) = lower($1)', [email]);
+  return rows[0] ? toAccount(rows[0]) : null;
+}
+
+export async function insertAccount(db: Queryable, account: NewAccount): Promise<Account> {
+  try {
+    const { rows } = await db.query<AccountRow>(
+      `INSERT INTO accounts (email, email_verified, password_hash, name, given_name, family_name, picture, locale)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [account.email, account.emailVerified, account.passwordHash, account.name ?? null, account.givenName ?? null, account.familyName ?? null, account.picture ?? null, account.locale ?? null],
+    );
+    return toAccount(rows[0]!);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('account.email_taken', 'an account with this email already exists', 409);
+    throw error;
+  }
+}
+
+export async function updateAccountPasswordHash(db: Queryable, id: string, passwordHash: string): Promise<void> {
+  await db.query('UPDATE accounts SET password_hash = $2, updated_at = now() WHERE id = $1', [id, passwordHash]);
+}
+
+export async function updateAccountDisabled(db: Queryable, id: string, disabled: boolean): Promise<void> {
+  await db.query('UPDATE accounts SET disabled = $2, updated_at = now() WHERE id = $1', [id, disabled]);
+}
+
+export async function listAccounts(db: Queryable): Promise<Account[]> {
+  const { rows } = await db.query<AccountRow>('SELECT * FROM accounts ORDER BY created_at, email');
+  return rows.map(toAccount);
+}

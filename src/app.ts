@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Deps } from './deps.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { requestContext } from './http/request-context.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { interactionRouter } from './interactions/routes.ts';
+import { viewsDir } from './pages/render.ts';
+
+/** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
+export function createApp(deps: Deps): Koa {
+  const app = new Koa();
+  app.proxy = deps.config.trustProxy;
+  app.silent = true; // errors are logged by our handler, not printed by Koa
+
+  const stylesheet = readFileSync(`${viewsDir}style.css`, 'utf8');
+  const pages = new Router();
+  pages.get('/', (ctx) => {
+    ctx.type = 'html';
+    ctx.body = deps.renderPage('home', { title: 'Sign-in service' });
+  });
+  pages.get('/assets/style.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
+  pages.get('/healthz', async (ctx) => {
+    try {
+      await deps.db.query('SELECT 1');
+      if (deps.redis) await deps.redis.ping();
+      ctx.body = { status: 'ok' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable' };
+    }
+  });
+
+  app.use(requestContext(deps.logger));
+  app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
+  app.use(errorHandler(deps.logger, deps.renderPage));
+  app.use(pages.routes());
+  app.use(interactionRouter(deps).routes());
+
+  const provider = deps.provider;
+  const handleByProvider = provider.callback();
+  app.use(async (ctx) => {
+    // oidc-provider is a Koa app of its own; hand it the raw request and let it respond.
+    ctx.respond = false;
+    await handleByProvider(ctx.req, ctx.res);
+  });
+  return app;
+}

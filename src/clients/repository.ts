@@ -1,0 +1,43 @@
+import type { Queryable } from '../db/database.ts';
+import { AppError, isUniqueViolation } from '../errors.ts';
+
+export type ClientMetadata = Record<string, unknown> & { client_id: string };
+
+export interface StoredClient {
+  id: string;
+  metadata: ClientMetadata;
+  createdAt: Date;
+}
+
+interface ClientRow {
+  id: string;
+  metadata: ClientMetadata;
+  created_at: Date;
+}
+
+const toClient = (row: ClientRow): StoredClient => ({ id: row.id, metadata: row.metadata, createdAt: row.created_at });
+
+export async function insertClient(db: Queryable, metadata: ClientMetadata): Promise<StoredClient> {
+  try {
+    const { rows } = await db.query<ClientRow>('INSERT INTO clients (id, metadata) VALUES ($1, $2) RETURNING *', [metadata.client_id, metadata]);
+    return toClient(rows[0]!);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('client.exists', `client ${metadata.client_id} already exists`, 409);
+    throw error;
+  }
+}
+
+export async function findClientMetadataById(db: Queryable, id: string): Promise<ClientMetadata | null> {
+  const { rows } = await db.query<{ metadata: ClientMetadata }>('SELECT metadata FROM clients WHERE id = $1', [id]);
+  return rows[0]?.metadata ?? null;
+}
+
+export async function listClients(db: Queryable): Promise<StoredClient[]> {
+  const { rows } = await db.query<ClientRow>('SELECT * FROM clients ORDER BY id');
+  return rows.map(toClient);
+}
+
+export async function deleteClientById(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM clients WHERE id = $1', [id]);
+  return rowCount > 0;
+}

@@ -1,0 +1,95 @@
+import { Redis } from 'ioredis';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/schema.ts';
+import { connectDatabase } from './db/connect.ts';
+import type { Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createAccountService, type AccountService } from './accounts/service.ts';
+import { createClientService, type ClientService } from './clients/service.ts';
+import type { ClientMetadata } from './clients/repository.ts';
+import { createResourceService, type ResourceService } from './resources/service.ts';
+import { createConsentService, type ConsentService } from './consents/service.ts';
+import { createPageRenderer, type RenderPage } from './pages/render.ts';
+import { createProvider } from './oidc/provider.ts';
+import { createClientAdapter } from './oidc/client-adapter.ts';
+import { loadSigningKeys } from './oidc/signing-keys.ts';
+import { loadCookieKeys } from './oidc/cookie-keys.ts';
+import { createRedisAdapterFactory } from './oidc/adapters/redis.ts';
+import { createSqlAdapterFactory, deleteExpiredPayloads } from './oidc/adapters/sql.ts';
+import { createCsrf, type Csrf } from './interactions/csrf.ts';
+import { AppError } from './errors.ts';
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  redis: Redis | null;
+  provider: Provider;
+  accounts: AccountService;
+  clients: ClientService;
+  resources: ResourceService;
+  consents: ConsentService;
+  renderPage: RenderPage;
+  csrf: Csrf;
+  close(): Promise<void>;
+}
+
+// Expired SQL-adapter rows are invisible already; this only keeps the table small.
+const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** The composition root: the one place that opens connections and wires services together. */
+export async function buildDeps(config: Config, options: { role: 'server' | 'cli'; logger?: Logger }): Promise<Deps> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: options.role });
+  const cleanups: Array<() => Promise<unknown> | void> = [() => db.close()];
+  try {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'database migrated');
+
+    let redis: Redis | null = null;
+    if (config.redisUrl) {
+      // The CLI never touches provider state, so it connects only if something asks.
+      redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+      const client = redis;
+      cleanups.unshift(() => client.quit().catch(() => client.disconnect()));
+      if (options.role === 'server') await redis.connect();
+    }
+    const stateAdapter = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix) : createSqlAdapterFactory(db);
+    if (!redis && options.role === 'server') {
+      const timer = setInterval(() => {
+        deleteExpiredPayloads(db).catch((error: unknown) => logger.warn({ err: error }, 'expired state cleanup failed'));
+      }, CLEANUP_INTERVAL_MS);
+      timer.unref();
+      cleanups.unshift(() => clearInterval(timer));
+    }
+
+    const accounts = createAccountService(db);
+    const consents = createConsentService(db);
+    const resources = createResourceService(db);
+    const renderPage = createPageRenderer({ productName: 'Sign-in' });
+    const [signingKeys, cookieKeys] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys)]);
+    const provider = createProvider({
+      config, stateAdapter, clientAdapter: createClientAdapter(db), accounts, consents, resources, signingKeys, cookieKeys, renderPage, logger,
+    });
+    const clients = createClientService(db, async (metadata: ClientMetadata) => {
+      try {
+        await provider.Client.validate(metadata);
+      } catch (error) {
+        const description = (error as { error_description?: string }).error_description ?? (error as Error).message;
+        throw new AppError('client.invalid', description);
+      }
+    });
+    return {
+      config, logger, db, redis, provider, accounts, clients, resources, consents, renderPage,
+      csrf: createCsrf(cookieKeys[0]!),
+      async close() {
+        for (const cleanup of cleanups) await cleanup();
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Middleware } from 'koa';
+import { errors } from 'oidc-provider';
+import { isAppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { RenderPage } from '../pages/render.ts';
+
+/**
+ * Renders errors from our own routes: a page for browsers, JSON for API callers. Only client
+ * errors show their message; anything else is logged with the request id and shown generically.
+ */
+export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      let status = 500;
+      let code = 'server_error';
+      let message = 'The server could not complete the request. Try again later.';
+      let title = 'Something went wrong';
+      if (error instanceof errors.SessionNotFound) {
+        // The interaction cookie or record is gone: it expired, was used already, or this is
+        // another browser.
+        status = 400;
+        code = 'interaction.expired';
+        title = 'This sign-in request has expired';
+        message = 'Go back to the application you came from and sign in again.';
+      } else if (isAppError(error) && error.expose) {
+        ({ status, code, message } = error);
+      } else if (error instanceof errors.OIDCProviderError && error.expose) {
+        status = error.status;
+        code = error.error;
+        message = error.error_description ?? error.message;
+      } else {
+        logger.error({ err: error, id: ctx.state.requestId }, 'unhandled error');
+      }
+      ctx.status = status;
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { error: code, error_description: message };
+      } else {
+        ctx.type = 'html';
+        ctx.body = renderPage('error', { title, error: code, description: message, backUrl: null });
+      }
+    }
+  };
+}

@@ -1,0 +1,26 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Middleware } from 'koa';
+import type { InteractionDeps } from './deps.ts';
+import { showInteraction } from './show.ts';
+import { submitLogin } from './login.ts';
+import { submitConsent } from './consent.ts';
+import { abortInteraction } from './abort.ts';
+
+const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: InteractionDeps) => Middleware }> = [
+  { method: 'get', path: '/interaction/:uid', handler: showInteraction },
+  { method: 'post', path: '/interaction/:uid/login', handler: submitLogin },
+  { method: 'post', path: '/interaction/:uid/confirm', handler: submitConsent },
+  { method: 'post', path: '/interaction/:uid/abort', handler: abortInteraction },
+];
+
+export function interactionRouter(deps: InteractionDeps): Router {
+  const router = new Router();
+  // Only these routes parse bodies: oidc-provider reads its own request bodies.
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' }) as Middleware;
+  for (const route of routes) {
+    if (route.method === 'get') router.get(route.path, route.handler(deps));
+    else router.post(route.path, parseForm, route.handler(deps));
+  }
+  return router;
+}

@@ -1,0 +1,153 @@
+import Provider, { errors, type Configuration, type KoaContextWithOIDC, type AdapterFactory, type Adapter, type ResourceServer } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Config } from '../config/schema.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { ConsentService } from '../consents/service.ts';
+import type { ResourceService } from '../resources/service.ts';
+import type { RenderPage } from '../pages/render.ts';
+import type { Logger } from '../log.ts';
+import { scopeClaims, supportedScopes } from './claims.ts';
+import { createFindAccount } from './find-account.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  stateAdapter: AdapterFactory;
+  clientAdapter: Adapter;
+  accounts: AccountService;
+  consents: ConsentService;
+  resources: ResourceService;
+  signingKeys: JWK[];
+  cookieKeys: string[];
+  renderPage: RenderPage;
+  logger: Logger;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, renderPage } = deps;
+  const ttl = config.ttl;
+
+  const configuration: Configuration = {
+    adapter: (name: string) => (name === 'Client' ? deps.clientAdapter : deps.stateAdapter(name)),
+    clients: [],
+    findAccount: createFindAccount(deps.accounts),
+    jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    scopes: [...supportedScopes],
+    claims: { ...scopeClaims, openid: [...scopeClaims.openid], profile: [...scopeClaims.profile], email: [...scopeClaims.email], roles: [...scopeClaims.roles] },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      id_token_signed_response_alg: 'RS256',
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    // Code flow only (OAuth 2.1, RFC 9700 §2.1.2): no implicit or hybrid response types.
+    responseTypes: ['code'],
+    // RFC 9700 §2.1.1: PKCE for every authorization code request, public or confidential;
+    // oidc-provider 9 accepts only the S256 method.
+    pkce: { required: () => true },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    loadExistingGrant: async (ctx) => loadExistingGrant(ctx, deps.consents),
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    // Every refresh rotates: the used token is consumed and replaying it revokes the grant.
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      registration: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = renderPage('logout', { title: 'Sign out', form, host: ctx.host });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          const client = ctx.oidc.client;
+          ctx.body = renderPage('logged-out', { title: 'Signed out', clientName: client?.clientName ?? client?.clientId ?? null });
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        // Without a `resource` parameter, tokens are for userinfo only (opaque).
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator, client): Promise<ResourceServer> => {
+          const grant = await deps.resources.grantFor(client.clientId, indicator);
+          // The same answer for an unknown resource and one this client was not given.
+          if (!grant) throw new errors.InvalidTarget('the resource is unknown or this client may not request it');
+          return {
+            scope: grant.scopes.join(' '),
+            audience: indicator,
+            accessTokenTTL: grant.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl.accessToken,
+      AuthorizationCode: ttl.authorizationCode,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl.clientCredentials,
+      IdToken: ttl.idToken,
+      Interaction: ttl.interaction,
+      Session: ttl.session,
+      Grant: ttl.grant,
+      RefreshToken: (ctx, token, client) => {
+        // A browser app's rotated refresh token keeps its predecessor's deadline (RFC 9700 §4.14.2).
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
+        if (rotated && client.applicationType === 'web' && client.clientAuthMethod === 'none' && !token.isSenderConstrained()) {
+          return rotated.remainingTTL;
+        }
+        return ttl.refreshToken;
+      },
+    },
+    renderError: async (ctx, out, error) => {
+      // Protocol errors carry a safe description; anything else is logged and shown generically.
+      const status = (error as { status?: number }).status ?? 500;
+      if (status >= 500) deps.logger.error({ err: error }, 'provider error');
+      ctx.type = 'html';
+      ctx.body = renderPage('error', {
+        title: 'Something went wrong',
+        error: out.error,
+        description: status >= 500 ? 'The server could not complete the request. Try again later.' : (out.error_description ?? ''),
+        backUrl: null,
+      });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}
+
+/**
+ * The grant for this client from the session, or one rebuilt from the consent the person gave
+ * this client before, so the next sign-in skips the consent page.
+ */
+async function loadExistingGrant(ctx: KoaContextWithOIDC, consents: ConsentService) {
+  const { client, session, provider } = ctx.oidc;
+  if (!client || !session) return undefined;
+  const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+  if (grantId) {
+    const grant = await provider.Grant.find(grantId);
+    if (grant) return grant;
+  }
+  const accountId = session.accountId;
+  if (!accountId) return undefined;
+  const consent = await consents.find(accountId, client.clientId);
+  if (!consent) return undefined;
+  const grant = new provider.Grant({ clientId: client.clientId, accountId });
+  if (consent.scopes.length) grant.addOIDCScope(consent.scopes.join(' '));
+  if (consent.claims.length) grant.addOIDCClaims(consent.claims);
+  for (const [indicator, scopes] of Object.entries(consent.resourceScopes)) grant.addResourceScope(indicator, scopes.join(' '));
+  await grant.save();
+  return grant;
+}

@@ -1,0 +1,73 @@
+import type { Queryable } from '../db/database.ts';
+import { AppError, isUniqueViolation, isForeignKeyViolation } from '../errors.ts';
+
+export interface ApiResource {
+  indicator: string;
+  name: string | null;
+  scopes: string[];
+  accessTokenTtl: number;
+  createdAt: Date;
+}
+
+interface ResourceRow {
+  indicator: string;
+  name: string | null;
+  scopes: string[];
+  access_token_ttl: number;
+  created_at: Date;
+}
+
+const toResource = (row: ResourceRow): ApiResource => ({
+  indicator: row.indicator,
+  name: row.name,
+  scopes: row.scopes,
+  accessTokenTtl: row.access_token_ttl,
+  createdAt: row.created_at,
+});
+
+export async function insertResource(db: Queryable, resource: { indicator: string; name: string | null; scopes: string[]; accessTokenTtl: number }): Promise<ApiResource> {
+  try {
+    const { rows } = await db.query<ResourceRow>(
+      'INSERT INTO api_resources (indicator, name, scopes, access_token_ttl) VALUES ($1, $2, $3, $4) RETURNING *',
+      [resource.indicator, resource.name, resource.scopes, resource.accessTokenTtl],
+    );
+    return toResource(rows[0]!);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('resource.exists', `resource ${resource.indicator} already exists`, 409);
+    throw error;
+  }
+}
+
+export async function findResourceByIndicator(db: Queryable, indicator: string): Promise<ApiResource | null> {
+  const { rows } = await db.query<ResourceRow>('SELECT * FROM api_resources WHERE indicator = $1', [indicator]);
+  return rows[0] ? toResource(rows[0]) : null;
+}
+
+export async function listResources(db: Queryable): Promise<ApiResource[]> {
+  const { rows } = await db.query<ResourceRow>('SELECT * FROM api_resources ORDER BY indicator');
+  return rows.map(toResource);
+}
+
+export async function upsertClientResourceScopes(db: Queryable, clientId: string, indicator: string, scopes: string[]): Promise<void> {
+  try {
+    await db.query(
+      `INSERT INTO client_resource_scopes (client_id, indicator, scopes) VALUES ($1, $2, $3)
+       ON CONFLICT (client_id, indicator) DO UPDATE SET scopes = EXCLUDED.scopes`,
+      [clientId, indicator, scopes],
+    );
+  } catch (error) {
+    if (isForeignKeyViolation(error)) throw new AppError('client.not_found', `no client with id ${clientId}`, 404);
+    throw error;
+  }
+}
+
+/** The resource as one client may use it: its TTL and the scopes granted to that client. */
+export async function findClientResourceGrant(db: Queryable, clientId: string, indicator: string): Promise<{ scopes: string[]; accessTokenTtl: number } | null> {
+  const { rows } = await db.query<{ scopes: string[]; access_token_ttl: number }>(
+    `SELECT crs.scopes, r.access_token_ttl FROM client_resource_scopes crs
+     JOIN api_resources r ON r.indicator = crs.indicator
+     WHERE crs.client_id = $1 AND crs.indicator = $2`,
+    [clientId, indicator],
+  );
+  return rows[0] ? { scopes: rows[0].scopes, accessTokenTtl: rows[0].access_token_ttl } : null;
+}
