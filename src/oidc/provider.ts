@@ -57,8 +57,21 @@ export function createProvider(deps: ProviderDeps): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Resource servers introspect other clients' tokens with their own credentials; a
+        // public client can authenticate as nobody, so it may only ask about its own tokens.
+        allowedPolicy: async (_ctx, caller, token) => caller.clientAuthMethod !== 'none' || token.clientId === caller.clientId,
+      },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: a client revokes only tokens that were issued to it.
+        allowedPolicy: async (_ctx, caller, token) => {
+          if (token.clientId === caller.clientId) return true;
+          if (caller.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('this client may not revoke a token issued to another client');
+        },
+      },
       userinfo: { enabled: true },
       registration: { enabled: false },
       rpInitiatedLogout: {

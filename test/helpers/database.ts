@@ -57,3 +57,25 @@ export async function createTestDatabase(options: { migrated?: boolean; open?: b
     },
   };
 }
+
+/** A fresh, empty database that nobody has opened yet: for code that connects by itself. */
+export async function createTestDatabaseSettings(): Promise<{ settings: TestDatabase['settings']; drop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'idp-'));
+  const base = process.env.DATABASE_URL;
+  if (!base) {
+    return { settings: { dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `idp_test_${randomBytes(6).toString('hex')}`;
+  const admin = connectPostgres(base, 1);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.close();
+  return {
+    settings: { databaseUrl: databaseUrlFor(base, name), dataDir },
+    async drop() {
+      const cleanup = connectPostgres(base, 1);
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
+import type { Database } from '../../db/database.ts';
+
+/*
+ * One table, oidc_payloads (migrations/0006_provider_state.sql), for every model. The indexed
+ * fields (grant_id, user_code, uid) are copied out of the payload into columns; expiry is checked
+ * on every read, so rows past expires_at are invisible until deleteExpiredPayloads removes them.
+ */
+
+const UNEXPIRED = '(expires_at IS NULL OR expires_at > now())';
+
+interface PayloadRow {
+  payload: AdapterPayload;
+}
+
+class SqlAdapter implements Adapter {
+  readonly #db: Database;
+  readonly #model: string;
+
+  constructor(db: Database, model: string) {
+    this.#db = db;
+    this.#model = model;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    // An upsert replaces the whole record, as in the Redis adapter: consumed only if the payload says so.
+    await this.#db.query(
+      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6,
+               now() + make_interval(secs => $7::double precision),
+               CASE WHEN $8::boolean THEN now() END)
+       ON CONFLICT (model, id) DO UPDATE SET
+         payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+         uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`,
+      [
+        this.#model,
+        id,
+        // Stringified by hand: pg would send a JS array as a Postgres array, not as JSON.
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        // now() + NULL is NULL: no expiry.
+        expiresIn ?? null,
+        Boolean(payload.consumed),
+      ],
+    );
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return this.#findOne('id = $2', id);
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.#findOne('user_code = $2', userCode);
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.#findOne('uid = $2', uid);
+  }
+
+  async #findOne(condition: string, value: string): Promise<AdapterPayload | undefined> {
+    const { rows } = await this.#db.query<PayloadRow>(
+      `SELECT payload FROM oidc_payloads WHERE model = $1 AND ${condition} AND ${UNEXPIRED} LIMIT 1`,
+      [this.#model, value],
+    );
+    return rows[0]?.payload;
+  }
+
+  /**
+   * The `consumed_at IS NULL` condition makes this a compare-and-set: under READ COMMITTED a
+   * concurrent UPDATE of the same row waits for the first to commit, re-checks the condition and
+   * matches nothing, so exactly one consume succeeds.
+   */
+  async consume(id: string): Promise<void> {
+    const { rowCount } = await this.#db.query(
+      `UPDATE oidc_payloads
+       SET consumed_at = now(),
+           payload = payload || jsonb_build_object('consumed', floor(extract(epoch FROM now()))::bigint)
+       WHERE model = $1 AND id = $2 AND consumed_at IS NULL AND ${UNEXPIRED}
+       RETURNING id`,
+      [this.#model, id],
+    );
+    if (rowCount === 1) return;
+    const exists = (await this.find(id)) !== undefined;
+    throw new errors.InvalidGrant(`${this.#model} ${exists ? 'already consumed' : 'not found or expired'}`);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [this.#model, id]);
+  }
+
+  /** oidc-provider calls this on one model's adapter yet expects every token of the grant gone. */
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.#db.query('DELETE FROM oidc_payloads WHERE grant_id = $1', [grantId]);
+  }
+}
+
+export function createSqlAdapterFactory(db: Database): AdapterFactory {
+  return (model: string) => new SqlAdapter(db, model);
+}
+
+/** Deletes expired rows; returns how many. Called periodically by the app. */
+export async function deleteExpiredPayloads(db: Database): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM oidc_payloads WHERE expires_at <= now()');
+  return rowCount;
+}

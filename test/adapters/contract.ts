@@ -1,0 +1,283 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
+
+export interface AdapterUnderTest {
+  factory: AdapterFactory;
+  teardown(): Promise<void>;
+}
+
+/** Every model name oidc-provider 9 asks its adapter factory for. */
+export const MODELS = [
+  'Session',
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'ClientCredentials',
+  'Client',
+  'InitialAccessToken',
+  'RegistrationAccessToken',
+  'Interaction',
+  'ReplayDetection',
+  'PushedAuthorizationRequest',
+  'Grant',
+  'BackchannelAuthenticationRequest',
+] as const;
+
+/** Random like oidc-provider's own ids, so tests sharing one store never collide. */
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function token(grantId: string, extra: Partial<AdapterPayload> = {}): AdapterPayload {
+  return { jti: newId(), grantId, clientId: 'client-1', accountId: 'account-1', scope: 'openid', iat: nowSeconds(), ...extra };
+}
+
+/** Expects the promise to reject the way oidc-provider needs: an InvalidGrant, i.e. `invalid_grant`. */
+async function expectInvalidGrant(promise: Promise<unknown>): Promise<void> {
+  const error: unknown = await promise.then(
+    () => expect.fail('expected an invalid_grant rejection'),
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(errors.InvalidGrant);
+  expect(error).toMatchObject({ error: 'invalid_grant', statusCode: 400 });
+}
+
+/**
+ * oidc-provider's Adapter contract, run against one adapter implementation on a real store.
+ * `setup` runs once for the whole suite; tests use fresh random ids so they can share it.
+ */
+export function adapterContract(name: string, setup: () => Promise<AdapterUnderTest>): void {
+  describe(name, () => {
+    let subject: AdapterUnderTest | undefined;
+
+    beforeAll(async () => {
+      subject = await setup();
+    });
+
+    afterAll(async () => {
+      await subject?.teardown();
+    });
+
+    function adapter(model: string): Adapter {
+      if (!subject) throw new Error('adapter setup failed');
+      return subject.factory(model);
+    }
+
+    it('stores and finds a payload', async () => {
+      const id = newId();
+      const payload = token(newId(), { exp: nowSeconds() + 60 });
+      await adapter('AccessToken').upsert(id, payload, 60);
+      expect(await adapter('AccessToken').find(id)).toEqual(payload);
+    });
+
+    it.each(MODELS)('round-trips a %s', async (model) => {
+      const id = newId();
+      const payload: AdapterPayload = { jti: id, kind: model, iat: nowSeconds() };
+      await adapter(model).upsert(id, payload, 60);
+      expect(await adapter(model).find(id)).toEqual(payload);
+    });
+
+    it('finds nothing for an unknown id', async () => {
+      expect(await adapter('AccessToken').find(newId())).toBeUndefined();
+      expect(await adapter('Session').findByUid(newId())).toBeUndefined();
+      expect(await adapter('DeviceCode').findByUserCode(newId())).toBeUndefined();
+    });
+
+    it('keeps a record without expiresIn', async () => {
+      const id = newId();
+      await adapter('Client').upsert(id, { client_id: id, client_secret: 's3cret' });
+      expect(await adapter('Client').find(id)).toEqual({ client_id: id, client_secret: 's3cret' });
+    });
+
+    it('replaces the whole payload on upsert of an existing id', async () => {
+      const id = newId();
+      await adapter('Interaction').upsert(id, { jti: id, returnTo: 'https://a.example/', params: { a: 1 } }, 60);
+      await adapter('Interaction').upsert(id, { jti: id, returnTo: 'https://b.example/' }, 60);
+      expect(await adapter('Interaction').find(id)).toEqual({ jti: id, returnTo: 'https://b.example/' });
+    });
+
+    it('moves the uid index when an upsert changes the uid', async () => {
+      const id = newId();
+      const [oldUid, newUid] = [newId(), newId()];
+      await adapter('Session').upsert(id, { jti: id, uid: oldUid }, 60);
+      await adapter('Session').upsert(id, { jti: id, uid: newUid }, 60);
+      expect(await adapter('Session').findByUid(oldUid)).toBeUndefined();
+      expect(await adapter('Session').findByUid(newUid)).toEqual({ jti: id, uid: newUid });
+    });
+
+    it('never returns an expired record, however it is looked up', async () => {
+      const [expiring, lasting, session, device] = [newId(), newId(), newId(), newId()];
+      const uid = newId();
+      const userCode = newId();
+      await adapter('AccessToken').upsert(expiring, token(newId()), 1);
+      await adapter('AccessToken').upsert(lasting, token(newId()), 60);
+      await adapter('Session').upsert(session, { jti: session, uid }, 1);
+      await adapter('DeviceCode').upsert(device, { jti: device, userCode }, 1);
+      await adapter('AuthorizationCode').upsert(expiring, token(newId()), 1);
+
+      // Present before the deadline, so the checks below can tell expiry from never-stored.
+      expect(await adapter('AccessToken').find(expiring)).toBeDefined();
+      expect(await adapter('Session').findByUid(uid)).toBeDefined();
+      expect(await adapter('DeviceCode').findByUserCode(userCode)).toBeDefined();
+
+      await sleep(1_500);
+
+      expect(await adapter('AccessToken').find(expiring)).toBeUndefined();
+      expect(await adapter('Session').find(session)).toBeUndefined();
+      expect(await adapter('Session').findByUid(uid)).toBeUndefined();
+      expect(await adapter('DeviceCode').findByUserCode(userCode)).toBeUndefined();
+      await expectInvalidGrant(adapter('AuthorizationCode').consume(expiring));
+      expect(await adapter('AccessToken').find(lasting)).toBeDefined();
+    });
+
+    it('finds a Session by uid, within its own model only', async () => {
+      const id = newId();
+      const uid = newId();
+      const payload: AdapterPayload = { jti: id, uid, accountId: 'account-1', loginTs: nowSeconds() };
+      await adapter('Session').upsert(id, payload, 60);
+      expect(await adapter('Session').findByUid(uid)).toEqual(payload);
+      expect(await adapter('Interaction').findByUid(uid)).toBeUndefined();
+    });
+
+    it('finds a DeviceCode by user code, within its own model only', async () => {
+      const id = newId();
+      const userCode = 'WDJB-MJHT';
+      const payload = token(newId(), { userCode: `${userCode}-${id}`, deviceInfo: { ua: 'curl/8' } });
+      await adapter('DeviceCode').upsert(id, payload, 60);
+      expect(await adapter('DeviceCode').findByUserCode(`${userCode}-${id}`)).toEqual(payload);
+      expect(await adapter('DeviceCode').findByUserCode(userCode)).toBeUndefined();
+      expect(await adapter('AccessToken').findByUserCode(`${userCode}-${id}`)).toBeUndefined();
+    });
+
+    it('destroys a record and its lookups', async () => {
+      const id = newId();
+      const uid = newId();
+      await adapter('Session').upsert(id, { jti: id, uid }, 60);
+      await adapter('Session').destroy(id);
+      expect(await adapter('Session').find(id)).toBeUndefined();
+      expect(await adapter('Session').findByUid(uid)).toBeUndefined();
+      await expect(adapter('Session').destroy(newId())).resolves.toBeUndefined();
+    });
+
+    it('marks a record consumed and keeps the rest of the payload', async () => {
+      const id = newId();
+      const payload = token(newId(), { amr: [], rar: [], params: { big: 12345678901234567, tiny: 0.1 } });
+      await adapter('AuthorizationCode').upsert(id, payload, 60);
+      expect((await adapter('AuthorizationCode').find(id))?.consumed).toBeUndefined();
+
+      const before = nowSeconds();
+      await adapter('AuthorizationCode').consume(id);
+      const after = nowSeconds();
+
+      const found = await adapter('AuthorizationCode').find(id);
+      expect(found).toEqual({ ...payload, consumed: expect.any(Number) });
+      expect(found?.consumed).toBeGreaterThanOrEqual(before);
+      expect(found?.consumed).toBeLessThanOrEqual(after);
+    });
+
+    it('refuses a second consume with invalid_grant and keeps the first timestamp', async () => {
+      const id = newId();
+      await adapter('RefreshToken').upsert(id, token(newId()), 60);
+      await adapter('RefreshToken').consume(id);
+      const first = (await adapter('RefreshToken').find(id))?.consumed;
+      await expectInvalidGrant(adapter('RefreshToken').consume(id));
+      expect((await adapter('RefreshToken').find(id))?.consumed).toBe(first);
+    });
+
+    it.each(['AuthorizationCode', 'RefreshToken', 'DeviceCode'])('lets exactly one of ten concurrent consumes of a %s win', async (model) => {
+      const id = newId();
+      await adapter(model).upsert(id, token(newId()), 60);
+      // A fresh adapter per call, as separate requests (or provider instances) would have.
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => adapter(model).consume(id)));
+
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const rejections = results.filter((result) => result.status === 'rejected');
+      expect(rejections).toHaveLength(9);
+      for (const rejection of rejections) {
+        expect(rejection.reason).toBeInstanceOf(errors.InvalidGrant);
+        expect(rejection.reason).toMatchObject({ error: 'invalid_grant' });
+      }
+    });
+
+    it('refuses to consume a record that does not exist', async () => {
+      await expectInvalidGrant(adapter('AuthorizationCode').consume(newId()));
+    });
+
+    it('revokes every token of a grant across models, and only that grant', async () => {
+      const grantId = newId();
+      const otherGrantId = newId();
+      const revoked = [
+        ['AccessToken', newId()],
+        ['RefreshToken', newId()],
+        ['AuthorizationCode', newId()],
+        ['DeviceCode', newId()],
+        ['BackchannelAuthenticationRequest', newId()],
+      ] as const;
+      const kept = [
+        ['AccessToken', newId()],
+        ['RefreshToken', newId()],
+      ] as const;
+      for (const [model, id] of revoked) await adapter(model).upsert(id, token(grantId), 60);
+      for (const [model, id] of kept) await adapter(model).upsert(id, token(otherGrantId), 60);
+      // The Grant itself is destroyed by oidc-provider separately (revokeGrantPolicy).
+      await adapter('Grant').upsert(grantId, { jti: grantId, accountId: 'account-1', clientId: 'client-1' }, 60);
+
+      await adapter('AccessToken').revokeByGrantId(grantId);
+
+      for (const [model, id] of revoked) expect(await adapter(model).find(id), `${model} ${id}`).toBeUndefined();
+      for (const [model, id] of kept) expect(await adapter(model).find(id), `${model} ${id}`).toBeDefined();
+      expect(await adapter('Grant').find(grantId)).toBeDefined();
+    });
+
+    it('revokes tokens issued under a grant after an earlier revoke of it', async () => {
+      const grantId = newId();
+      const [first, second] = [newId(), newId()];
+      await adapter('AccessToken').upsert(first, token(grantId), 60);
+      await adapter('RefreshToken').revokeByGrantId(grantId);
+      await adapter('AccessToken').upsert(second, token(grantId), 60);
+      await adapter('RefreshToken').revokeByGrantId(grantId);
+      expect(await adapter('AccessToken').find(first)).toBeUndefined();
+      expect(await adapter('AccessToken').find(second)).toBeUndefined();
+      await expect(adapter('AccessToken').revokeByGrantId(newId())).resolves.toBeUndefined();
+    });
+
+    it('keeps models apart when they share an id', async () => {
+      const id = newId();
+      await adapter('AccessToken').upsert(id, token(newId(), { scope: 'access' }), 60);
+      await adapter('RefreshToken').upsert(id, token(newId(), { scope: 'refresh' }), 60);
+      expect((await adapter('AccessToken').find(id))?.scope).toBe('access');
+      expect((await adapter('RefreshToken').find(id))?.scope).toBe('refresh');
+
+      await adapter('RefreshToken').consume(id);
+      expect((await adapter('AccessToken').find(id))?.consumed).toBeUndefined();
+
+      await adapter('AccessToken').destroy(id);
+      expect(await adapter('AccessToken').find(id)).toBeUndefined();
+      expect((await adapter('RefreshToken').find(id))?.scope).toBe('refresh');
+    });
+
+    it('round-trips nested objects, arrays and unicode exactly', async () => {
+      const id = newId();
+      const payload: AdapterPayload = {
+        jti: id,
+        amr: ['pwd', 'mfa'],
+        params: {
+          nested: { deeper: { list: [1, 'two', { three: [3] }, [], {}], empty: [] }, flag: false, nothing: null },
+          numbers: [0, -1, 1.5, 2 ** 53 - 1, 1e-7],
+          text: 'Grüße, 日本語, עברית, e\u0301, 👩‍💻 "quoted" \\ back\nslash\ttab',
+        },
+        claims: { id_token: { email: { essential: true }, name: null } },
+        extra: { 'ключ с пробелом': 'значение', '': 'empty key' },
+      };
+      await adapter('Interaction').upsert(id, payload, 60);
+      expect(await adapter('Interaction').find(id)).toStrictEqual(payload);
+    });
+  });
+}

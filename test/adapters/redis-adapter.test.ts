@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createRedisAdapterFactory } from '../../src/oidc/adapters/redis.ts';
+import { adapterContract, newId, type AdapterUnderTest } from './contract.ts';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// An explicit REDIS_URL (as in CI) means Redis is required: unreachable must fail, not skip.
+const required = process.env.REDIS_URL !== undefined;
+
+async function reachable(): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const skip = !required && !(await reachable());
+if (skip) {
+  console.warn(`\n!!! Redis is not reachable at ${url}: SKIPPING the Redis adapter tests. Set REDIS_URL to require Redis.\n`);
+}
+
+interface RedisUnderTest extends AdapterUnderTest {
+  redis: Redis;
+  prefix: string;
+}
+
+/** A client of its own and a random key prefix, so parallel runs never see each other's keys. */
+async function connect(): Promise<RedisUnderTest> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+  } catch (cause) {
+    redis.disconnect();
+    throw new Error(`Redis is required (REDIS_URL) but not reachable at ${url}`, { cause });
+  }
+  const prefix = `idp-test:${randomBytes(6).toString('hex')}:`;
+  return {
+    redis,
+    prefix,
+    factory: createRedisAdapterFactory(redis, prefix),
+    async teardown() {
+      // SCAN, not KEYS: KEYS blocks the server while it walks the whole keyspace.
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      await redis.quit();
+    },
+  };
+}
+
+describe.skipIf(skip)('RedisAdapter', () => {
+  adapterContract('contract', connect);
+
+  describe('keys and index TTLs', () => {
+    let subject: RedisUnderTest;
+
+    beforeAll(async () => {
+      subject = await connect();
+    });
+
+    afterAll(async () => {
+      await subject?.teardown();
+    });
+
+    it('stores the payload as a JSON string under prefix + model + id', async () => {
+      const id = newId();
+      await subject.factory('AccessToken').upsert(id, { jti: id, scope: 'openid' }, 60);
+      const raw = await subject.redis.get(`${subject.prefix}AccessToken:${id}`);
+      expect(JSON.parse(raw ?? 'null')).toEqual({ jti: id, scope: 'openid' });
+      expect(await subject.redis.ttl(`${subject.prefix}AccessToken:${id}`)).toBeGreaterThan(55);
+    });
+
+    it('stretches the grant index TTL to its longest-lived member, never shortening it', async () => {
+      const grantId = newId();
+      const grantKey = `${subject.prefix}grant:${grantId}`;
+      await subject.factory('AccessToken').upsert(newId(), { grantId }, 60);
+      const first = await subject.redis.ttl(grantKey);
+      expect(first).toBeGreaterThan(55);
+      expect(first).toBeLessThanOrEqual(60);
+
+      await subject.factory('RefreshToken').upsert(newId(), { grantId }, 600);
+      await subject.factory('AuthorizationCode').upsert(newId(), { grantId }, 30);
+      const stretched = await subject.redis.ttl(grantKey);
+      expect(stretched).toBeGreaterThan(595);
+      expect(stretched).toBeLessThanOrEqual(600);
+      expect(await subject.redis.scard(grantKey)).toBe(3);
+
+      await subject.factory('AccessToken').revokeByGrantId(grantId);
+      expect(await subject.redis.exists(grantKey)).toBe(0);
+    });
+
+    it('gives the uid and userCode pointers the TTL of their record', async () => {
+      const [session, device, uid, userCode] = [newId(), newId(), newId(), newId()];
+      await subject.factory('Session').upsert(session, { jti: session, uid }, 120);
+      await subject.factory('DeviceCode').upsert(device, { jti: device, userCode }, 90);
+      for (const [key, ttl] of [
+        [`${subject.prefix}uid:Session:${uid}`, 120],
+        [`${subject.prefix}userCode:DeviceCode:${userCode}`, 90],
+      ] as const) {
+        const actual = await subject.redis.ttl(key);
+        expect(actual, key).toBeGreaterThan(ttl - 5);
+        expect(actual, key).toBeLessThanOrEqual(ttl);
+      }
+    });
+
+    it('removes the index entries of a destroyed record', async () => {
+      const [session, uid, grantId, token] = [newId(), newId(), newId(), newId()];
+      await subject.factory('Session').upsert(session, { jti: session, uid });
+      await subject.factory('AccessToken').upsert(token, { jti: token, grantId });
+      // Records without expiry leave indexes without expiry, so destroy must clean them.
+      expect(await subject.redis.ttl(`${subject.prefix}uid:Session:${uid}`)).toBe(-1);
+      expect(await subject.redis.ttl(`${subject.prefix}grant:${grantId}`)).toBe(-1);
+
+      await subject.factory('Session').destroy(session);
+      await subject.factory('AccessToken').destroy(token);
+      expect(await subject.redis.exists(`${subject.prefix}uid:Session:${uid}`)).toBe(0);
+      expect(await subject.redis.exists(`${subject.prefix}grant:${grantId}`)).toBe(0);
+    });
+
+    it('keeps the record TTL when consuming', async () => {
+      const id = newId();
+      await subject.factory('AuthorizationCode').upsert(id, { jti: id }, 120);
+      await subject.factory('AuthorizationCode').consume(id);
+      expect(await subject.redis.ttl(`${subject.prefix}AuthorizationCode:${id}`)).toBeGreaterThan(115);
+    });
+  });
+});

@@ -1,0 +1,59 @@
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/load.ts';
+import { buildDeps, type Deps } from '../../src/deps.ts';
+import { createApp } from '../../src/app.ts';
+import { createTestDatabaseSettings } from './database.ts';
+
+export interface TestApp {
+  issuer: string;
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+/**
+ * The real application on a random loopback port, on a fresh database: embedded PGlite by
+ * default, or PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI runs both).
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const fresh = await createTestDatabaseSettings();
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}`;
+  const redisPrefix = `idp-test:${randomBytes(6).toString('hex')}:`;
+  const config = loadConfig({
+    ISSUER: issuer,
+    PORT: String(port),
+    DATA_DIR: fresh.settings.dataDir,
+    LOG_LEVEL: 'silent',
+    REDIS_KEY_PREFIX: redisPrefix,
+    ...(fresh.settings.databaseUrl ? { DATABASE_URL: fresh.settings.databaseUrl } : {}),
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...env,
+  }, fresh.settings.dataDir);
+  const deps = await buildDeps(config, { role: 'server' });
+  server.on('request', createApp(deps).callback());
+  return {
+    issuer,
+    deps,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      if (deps.redis) {
+        // Remove this run's keys; SCAN keeps Redis responsive where KEYS would block it.
+        let cursor = '0';
+        do {
+          const [next, keys] = await deps.redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+          if (keys.length) await deps.redis.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      }
+      await deps.close();
+      await fresh.drop();
+    },
+  };
+}
