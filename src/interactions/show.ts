@@ -18,8 +18,11 @@ export function showInteraction({ provider, csrf, renderPage }: InteractionDeps)
       return;
     }
 
-    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const scopes = (missing.missingOIDCScope ?? []).map((scope) => ({ scope, text: describeScope(scope) }));
+    // Everything the application will hold after this step, not only what is new: a person
+    // deciding should see the whole picture (prompt=consent re-asks for scopes granted before).
+    const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
+    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
+    const scopes = requested.map((scope) => ({ scope, text: describeScope(scope) }));
     const resources = Object.entries(missing.missingResourceScopes ?? {}).map(([indicator, list]) => ({ indicator, scopes: list }));
     ctx.body = renderPage('consent', { title: 'Allow access?', ...common, scopes, resources });
   };
