@@ -45,24 +45,26 @@ export async function migrate(db: Database, migrations: Migration[] = readMigrat
         checksum text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const { rows } = await conn.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations');
-      const applied = new Map(rows.map((row) => [row.version, row.checksum]));
       const done: string[] = [];
       for (const migration of migrations) {
-        const checksum = applied.get(migration.version);
-        if (checksum !== undefined) {
-          if (checksum !== migration.checksum) {
-            throw new MigrationError(`migration ${migration.version}_${migration.name}.sql changed after it was applied; add a new migration instead`);
-          }
-          continue;
-        }
+        // Checked inside the migration's own transaction: on PGlite every connection is the same
+        // backend, so the advisory lock does not exclude anyone, but transactions never interleave.
         await conn.query('BEGIN');
         try {
+          const { rows } = await conn.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = $1', [migration.version]);
+          if (rows[0]) {
+            await conn.query('COMMIT');
+            if (rows[0].checksum !== migration.checksum) {
+              throw new MigrationError(`migration ${migration.version}_${migration.name}.sql changed after it was applied; add a new migration instead`);
+            }
+            continue;
+          }
           await conn.query(migration.sql);
           await conn.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
           await conn.query('COMMIT');
         } catch (error) {
-          await conn.query('ROLLBACK');
+          await conn.query('ROLLBACK').catch(() => undefined);
+          if (error instanceof MigrationError) throw error;
           throw new MigrationError(`migration ${migration.version}_${migration.name}.sql failed: ${(error as Error).message}`);
         }
         done.push(`${migration.version}_${migration.name}`);
