@@ -66,6 +66,18 @@ export async function findAccountById(db: Queryable, id: string): Promise<Accoun
   return rows[0] ? toAccount(rows[0]) : null;
 }
 
+/** The account with its role names, in one round trip (findAccount runs on every userinfo call). */
+export async function findAccountWithRolesById(db: Queryable, id: string): Promise<(Account & { roles: string[] }) | null> {
+  if (!UUID.test(id)) return null;
+  const { rows } = await db.query<AccountRow & { roles: string[] }>(
+    `SELECT a.*, ARRAY(SELECT r.name FROM account_roles ar JOIN roles r ON r.id = ar.role_id
+                       WHERE ar.account_id = a.id ORDER BY r.name) AS roles
+     FROM accounts a WHERE a.id = $1`,
+    [id],
+  );
+  return rows[0] ? { ...toAccount(rows[0]), roles: rows[0].roles } : null;
+}
+
 export async function findAccountByEmail(db: Queryable, email: string): Promise<Account | null> {
   const { rows } = await db.query<AccountRow>('SELECT * FROM accounts WHERE lower(email) = lower($1)', [email]);
   return rows[0] ? toAccount(rows[0]) : null;

@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { hashPassword, verifyPassword, needsRehash, decoyVerify, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password.ts';
 import {
-  findAccountByEmail, findAccountById, insertAccount, listAccounts, updateAccountDisabled, updateAccountPasswordHash,
+  findAccountByEmail, findAccountById, findAccountWithRolesById, insertAccount, listAccounts, updateAccountDisabled, updateAccountPasswordHash,
   type Account,
 } from './repository.ts';
 import { findRoleNamesByAccountId, insertAccountRole, insertRole, upsertRoleByName, findRoleByName, listRoles, type Role } from './roles-repository.ts';
@@ -109,9 +109,9 @@ export function createAccountService(db: Database) {
 
     /** OIDC claims for an active account, or null when it is missing or disabled. */
     async claims(id: string): Promise<AccountClaims | null> {
-      const account = await findAccountById(db, id);
+      const account = await findAccountWithRolesById(db, id);
       if (!account || account.disabled) return null;
-      const roles = await findRoleNamesByAccountId(db, id);
+      const { roles } = account;
       const claims: AccountClaims = {
         sub: account.id,
         email: account.email,
