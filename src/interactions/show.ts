@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
 import { describeScope } from './scope-descriptions.ts';
+import { supportedScopes } from '../oidc/claims.ts';
 
 /** GET /interaction/:uid: the page for the step oidc-provider is asking for (login or consent). */
 export function showInteraction({ provider, csrf, renderPage }: InteractionDeps): Middleware {
@@ -21,9 +22,19 @@ export function showInteraction({ provider, csrf, renderPage }: InteractionDeps)
     // Everything the application will hold after this step, not only what is new: a person
     // deciding should see the whole picture (prompt=consent re-asks for scopes granted before).
     const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
-    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
+    // API scopes are listed under their API below, not as sign-in permissions.
+    const requested = String(details.params.scope ?? '').split(' ').filter((scope) => (supportedScopes as readonly string[]).includes(scope));
     const scopes = requested.map((scope) => ({ scope, text: describeScope(scope) }));
-    const resources = Object.entries(missing.missingResourceScopes ?? {}).map(([indicator, list]) => ({ indicator, scopes: list }));
+    // Per API: what this request adds plus what an earlier consent already allowed.
+    const grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+    const requestedResources = [details.params.resource ?? []].flat().map(String);
+    const resources = [...new Set([...requestedResources, ...Object.keys(missing.missingResourceScopes ?? {})])]
+      .map((indicator) => {
+        const held = grant?.getResourceScope(indicator).split(' ') ?? [];
+        const list = [...new Set([...held, ...(missing.missingResourceScopes?.[indicator] ?? [])])].filter(Boolean);
+        return { indicator, scopes: list };
+      })
+      .filter((resource) => resource.scopes.length > 0);
     ctx.body = renderPage('consent', { title: 'Allow access?', ...common, scopes, resources });
   };
 }

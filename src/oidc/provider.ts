@@ -88,9 +88,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       resourceIndicators: {
         enabled: true,
-        // Without a `resource` parameter, tokens are for userinfo only (opaque).
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
-        useGrantedResource: async () => true,
+        // RFC 8707 as written: a token is for an API only when the token request names it.
+        // Without `resource` the access token is opaque and good for userinfo, so one sign-in
+        // can read userinfo and then, by refresh, get JWTs for each API consented at /auth.
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => false,
         getResourceServerInfo: async (_ctx, indicator, client): Promise<ResourceServer> => {
           const grant = await deps.resources.grantFor(client.clientId, indicator);
           // The same answer for an unknown resource and one this client was not given.

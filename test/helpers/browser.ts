@@ -4,14 +4,15 @@ interface StoredCookie {
 }
 
 /**
- * Just enough of a browser for the hosted pages: a cookie jar per host (honouring Path and
- * deletion), manual redirects, and form posts. No JavaScript, like the pages promise.
+ * Just enough of a browser for the hosted pages: a cookie jar per host name (like browsers,
+ * ports do not separate cookies), honouring Path and deletion; manual redirects; form posts.
+ * No JavaScript, like the pages promise.
  */
 export class Browser {
   private readonly jar = new Map<string, Map<string, StoredCookie>>();
 
   private cookieHeader(url: URL): string {
-    const cookies = this.jar.get(url.host);
+    const cookies = this.jar.get(url.hostname);
     if (!cookies) return '';
     return [...cookies.entries()]
       .filter(([, cookie]) => url.pathname.startsWith(cookie.path))
@@ -34,8 +35,8 @@ export class Browser {
         if (lower === 'max-age' && Number(val) <= 0) expired = true;
         if (lower === 'expires' && Date.parse(val) < Date.now()) expired = true;
       }
-      const cookies = this.jar.get(url.host) ?? new Map<string, StoredCookie>();
-      this.jar.set(url.host, cookies);
+      const cookies = this.jar.get(url.hostname) ?? new Map<string, StoredCookie>();
+      this.jar.set(url.hostname, cookies);
       if (expired) cookies.delete(name);
       else cookies.set(name, { value, path });
     }

@@ -1,0 +1,118 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { StoredClient } from '../../clients/repository.ts';
+import { authMethods, supportedGrantTypes } from '../../clients/service.ts';
+import type { CliContext } from '../context.ts';
+import { collect, commaList } from '../options.ts';
+import { emit, listOrNone, table } from '../output.ts';
+
+/** What the CLI shows of a client: picked key by key so the stored secret never appears. */
+export interface ClientView {
+  id: string;
+  name: string | null;
+  type: 'public' | 'confidential';
+  authMethod: string;
+  grantTypes: string[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  scope: string | null;
+  createdAt: string;
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+export function clientView(client: StoredClient): ClientView {
+  const { metadata } = client;
+  const authMethod = text(metadata.token_endpoint_auth_method) ?? 'client_secret_basic';
+  return {
+    id: client.id,
+    name: text(metadata.client_name),
+    type: authMethod === 'none' ? 'public' : 'confidential',
+    authMethod,
+    grantTypes: strings(metadata.grant_types),
+    redirectUris: strings(metadata.redirect_uris),
+    postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
+    scope: text(metadata.scope),
+    createdAt: client.createdAt.toISOString(),
+  };
+}
+
+type GrantType = (typeof supportedGrantTypes)[number];
+
+function grantTypeList(value: string): GrantType[] {
+  const names = commaList(value);
+  const unknown = names.filter((name) => !(supportedGrantTypes as readonly string[]).includes(name));
+  if (unknown.length) throw new InvalidArgumentError(`unknown grant type ${unknown.join(', ')} (choose from ${supportedGrantTypes.join(', ')})`);
+  return names as GrantType[];
+}
+
+interface CreateOptions {
+  id: string;
+  secret?: string;
+  public: boolean;
+  redirectUri: string[];
+  postLogoutRedirectUri: string[];
+  grantTypes?: GrantType[];
+  scope?: string;
+  name?: string;
+  authMethod?: (typeof authMethods)[number];
+  json?: boolean;
+}
+
+export function registerClientCommands(program: Command, ctx: CliContext): void {
+  const client = program.command('client').description('manage OAuth clients (relying parties)');
+
+  client.command('create')
+    .description('register a client; a confidential client without --secret gets a generated one, shown once')
+    .requiredOption('--id <id>', 'client_id')
+    .option('--secret <secret>', 'client secret (32+ characters); default: generated')
+    .option('--public', 'a public client (SPA, mobile): no secret, PKCE only', false)
+    .option('--redirect-uri <uri>', 'redirect URI (repeatable; needed for authorization_code)', collect, [])
+    .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable)', collect, [])
+    .option('--grant-types <list>', `comma-separated: ${supportedGrantTypes.join(', ')} (default: authorization_code,refresh_token)`, grantTypeList)
+    .option('--scope <scopes>', 'space-separated scopes the client may request')
+    .option('--name <name>', 'client name shown on the consent page')
+    .addOption(new Option('--auth-method <method>', 'token endpoint authentication of a confidential client').choices(authMethods))
+    .option('--json', 'print JSON')
+    .action(async (opts: CreateOptions) => {
+      const { client: created, secret } = await ctx.withDeps((deps) => deps.clients.create({
+        id: opts.id,
+        secret: opts.secret,
+        public: opts.public,
+        redirectUris: opts.redirectUri,
+        postLogoutRedirectUris: opts.postLogoutRedirectUri,
+        grantTypes: opts.grantTypes,
+        scope: opts.scope,
+        name: opts.name,
+        authMethod: opts.authMethod,
+      }));
+      const view = clientView(created);
+      const lines = [
+        `created ${view.type} client ${view.id}${view.type === 'confidential' ? ` (${view.authMethod})` : ''}`,
+        `  grant types:   ${listOrNone(view.grantTypes)}`,
+        `  redirect URIs: ${listOrNone(view.redirectUris)}`,
+      ];
+      if (secret) lines.push(`client secret (shown only this once; store it now): ${secret}`);
+      emit(ctx.io, opts.json, { ...view, secret }, lines.join('\n'));
+    });
+
+  client.command('list')
+    .description('list clients (secrets are never shown)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const clients = (await ctx.withDeps((deps) => deps.clients.list())).map(clientView);
+      const human = clients.length
+        ? table(['ID', 'NAME', 'TYPE', 'GRANT TYPES', 'REDIRECT URIS'], clients.map((c) => [c.id, c.name ?? '', c.type, c.grantTypes.join(','), c.redirectUris.join(' ')]))
+        : 'no clients';
+      emit(ctx.io, opts.json, clients, human);
+    });
+
+  client.command('delete')
+    .description('delete a client')
+    .requiredOption('--id <id>', 'client_id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; json?: boolean }) => {
+      await ctx.withDeps((deps) => deps.clients.delete(opts.id));
+      emit(ctx.io, opts.json, { id: opts.id, deleted: true }, `deleted client ${opts.id}`);
+    });
+}

@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import type { Account } from '../../accounts/repository.ts';
+import type { AccountService } from '../../accounts/service.ts';
+import type { CliContext } from '../context.ts';
+import { collect } from '../options.ts';
+import { emit, listOrNone, table } from '../output.ts';
+
+/** What the CLI shows of an account: picked field by field so the password hash never leaks. */
+export interface UserView {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  name: string | null;
+  disabled: boolean;
+  roles: string[];
+  createdAt: string;
+}
+
+export const userView = (account: Account, roles: string[]): UserView => ({
+  id: account.id,
+  email: account.email,
+  emailVerified: account.emailVerified,
+  name: account.name,
+  disabled: account.disabled,
+  roles,
+  createdAt: account.createdAt.toISOString(),
+});
+
+export async function loadUserView(accounts: AccountService, account: Account): Promise<UserView> {
+  return userView(account, await accounts.rolesOf(account.id));
+}
+
+const status = (user: UserView): string => (user.disabled ? 'disabled' : 'active');
+
+export function registerUserCommands(program: Command, ctx: CliContext): void {
+  const user = program.command('user').description('manage user accounts');
+
+  user.command('create')
+    .description('create an account with a password')
+    .requiredOption('--email <email>', 'email address (the sign-in name)')
+    .requiredOption('--password <password>', 'initial password')
+    .option('--name <name>', 'display name')
+    .option('--role <role>', 'role to grant, created when missing (repeatable)', collect, [])
+    .option('--verified', 'mark the email address as verified', false)
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; password: string; name?: string; role: string[]; verified: boolean; json?: boolean }) => {
+      const created = await ctx.withDeps((deps) => deps.accounts.create({
+        email: opts.email, password: opts.password, name: opts.name ?? null, roles: opts.role, emailVerified: opts.verified,
+      }));
+      const view = userView(created, created.roles);
+      emit(ctx.io, opts.json, view, `created user ${view.email} (id ${view.id}, roles: ${listOrNone(view.roles)})`);
+    });
+
+  user.command('list')
+    .description('list accounts')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const users = await ctx.withDeps(async (deps) => {
+        const views: UserView[] = [];
+        // One query at a time: concurrent connections to the embedded database can interleave
+        // (electric-sql/pglite#1046), and an admin listing does not need the parallelism.
+        for (const account of await deps.accounts.list()) views.push(await loadUserView(deps.accounts, account));
+        return views;
+      });
+      const human = users.length
+        ? table(['EMAIL', 'NAME', 'ROLES', 'VERIFIED', 'STATUS', 'ID'], users.map((u) => [u.email, u.name ?? '', u.roles.join(','), u.emailVerified ? 'yes' : 'no', status(u), u.id]))
+        : 'no users';
+      emit(ctx.io, opts.json, users, human);
+    });
+
+  user.command('set-password')
+    .description("replace an account's password")
+    .requiredOption('--email <email>', 'email address of the account')
+    .requiredOption('--password <password>', 'new password')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; password: string; json?: boolean }) => {
+      const view = await ctx.withDeps(async (deps) => loadUserView(deps.accounts, await deps.accounts.setPassword(opts.email, opts.password)));
+      emit(ctx.io, opts.json, view, `password changed for ${view.email}`);
+    });
+
+  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+    user.command(name)
+      .description(disabled ? 'stop an account from signing in' : 'let a disabled account sign in again')
+      .requiredOption('--email <email>', 'email address of the account')
+      .option('--json', 'print JSON')
+      .action(async (opts: { email: string; json?: boolean }) => {
+        const view = await ctx.withDeps(async (deps) => loadUserView(deps.accounts, await deps.accounts.setDisabled(opts.email, disabled)));
+        emit(ctx.io, opts.json, view, `${disabled ? 'disabled' : 'enabled'} ${view.email}`);
+      });
+  }
+}

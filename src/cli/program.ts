@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import type { CliContext } from './context.ts';
+import { registerUserCommands } from './commands/user.ts';
+import { registerRoleCommands } from './commands/role.ts';
+import { registerClientCommands } from './commands/client.ts';
+import { registerResourceCommands } from './commands/resource.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+
+/**
+ * The `idp` command tree. Commander throws instead of exiting and prints no errors itself, so
+ * run() decides the exit code and prints one line; subcommands inherit both settings because
+ * they are created with `.command()` after these are set.
+ */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('idp')
+    .description('administer the identity provider: users, roles, clients, API resources, database')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.io.stdout(text),
+      // Only help shown after an error reaches here; run() prints a one-line hint instead.
+      writeErr: () => undefined,
+      outputError: () => undefined,
+    });
+  registerUserCommands(program, ctx);
+  registerRoleCommands(program, ctx);
+  registerClientCommands(program, ctx);
+  registerResourceCommands(program, ctx);
+  registerMigrateCommand(program, ctx);
+  return program;
+}
