@@ -8,5 +8,6 @@ export async function connectDatabase(options: { databaseUrl?: string | undefine
     await db.query('select 1'); // fail fast with a clear connection error
     return db;
   }
-  return openEmbedded(options.dataDir, options.role);
+  // The CLI runs one command at a time; a small pool leaves the server's connections alone.
+  return openEmbedded(options.dataDir, options.role, { poolSize: options.role === 'server' ? 5 : 2 });
 }

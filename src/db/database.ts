@@ -31,7 +31,7 @@ function wrap(client: pg.PoolClient | pg.Pool): Queryable {
 
 /**
  * Every database, PostgreSQL or embedded PGlite, is reached through a `pg` pool: the embedded
- * one is served over a unix socket by pglite-socket (see embedded.ts), so there is one code path.
+ * one is served over a unix socket by its owning process (see embedded.ts), so there is one code path.
  */
 export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onClose?: () => Promise<void> }): Database {
   const pooled = wrap(pool);

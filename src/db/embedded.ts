@@ -2,15 +2,15 @@ import { mkdirSync, openSync, writeSync, closeSync, readFileSync, rmSync, exists
 import { join } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createDatabase, type Database } from './database.ts';
+import { PGliteWireServer } from './pglite-wire-server.ts';
 
 /**
  * PGlite is one Postgres backend inside one process. To let the CLI work while the server runs,
- * the process that owns the data directory serves it over a unix socket in DATA_DIR with
- * pglite-socket, and everyone, the owner included, talks to it with `pg`. pglite-socket's
- * multiplexer keeps a transaction's statements together, so a CLI transaction never interleaves
- * with the server's queries. Ownership is an exclusive lock file holding the owner's pid.
+ * the process that owns the data directory serves it over a unix socket in DATA_DIR (see
+ * pglite-wire-server.ts), and everyone, the owner included, talks to it with `pg`: one code path
+ * for PostgreSQL and PGlite, and a CLI transaction never interleaves with the server's queries.
+ * Ownership is an exclusive lock file holding the owner's pid.
  */
 
 export type EmbeddedRole = 'server' | 'cli';
@@ -117,12 +117,11 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole, options:
 
 async function own(dataDir: string, lockPath: string, socketPath: string, poolSize: number): Promise<Database> {
   let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
+  let server: PGliteWireServer | undefined;
   try {
     rmSync(socketPath, { force: true }); // left behind by a process that died
     db = await PGlite.create(join(dataDir, 'pglite'));
-    // Connections: our pool plus a few CLI invocations at once.
-    server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: poolSize + 8 });
+    server = new PGliteWireServer(db, socketPath);
     await server.start();
   } catch (error) {
     await server?.stop().catch(() => undefined);
