@@ -66,15 +66,13 @@ export async function findAccountById(db: Queryable, id: string): Promise<Accoun
   return rows[0] ? toAccount(rows[0]) : null;
 }
 
+const ROLE_NAMES = `ARRAY(SELECT r.name FROM account_roles ar JOIN roles r ON r.id = ar.role_id
+                           WHERE ar.account_id = a.id ORDER BY r.name) AS roles`;
+
 /** The account with its role names, in one round trip (findAccount runs on every userinfo call). */
 export async function findAccountWithRolesById(db: Queryable, id: string): Promise<(Account & { roles: string[] }) | null> {
   if (!UUID.test(id)) return null;
-  const { rows } = await db.query<AccountRow & { roles: string[] }>(
-    `SELECT a.*, ARRAY(SELECT r.name FROM account_roles ar JOIN roles r ON r.id = ar.role_id
-                       WHERE ar.account_id = a.id ORDER BY r.name) AS roles
-     FROM accounts a WHERE a.id = $1`,
-    [id],
-  );
+  const { rows } = await db.query<AccountRow & { roles: string[] }>(`SELECT a.*, ${ROLE_NAMES} FROM accounts a WHERE a.id = $1`, [id]);
   return rows[0] ? { ...toAccount(rows[0]), roles: rows[0].roles } : null;
 }
 
@@ -105,7 +103,7 @@ export async function updateAccountDisabled(db: Queryable, id: string, disabled:
   await db.query('UPDATE accounts SET disabled = $2, updated_at = now() WHERE id = $1', [id, disabled]);
 }
 
-export async function listAccounts(db: Queryable): Promise<Account[]> {
-  const { rows } = await db.query<AccountRow>('SELECT * FROM accounts ORDER BY created_at, email');
-  return rows.map(toAccount);
+export async function listAccountsWithRoles(db: Queryable): Promise<Array<Account & { roles: string[] }>> {
+  const { rows } = await db.query<AccountRow & { roles: string[] }>(`SELECT a.*, ${ROLE_NAMES} FROM accounts a ORDER BY a.created_at, a.email`);
+  return rows.map((row) => ({ ...toAccount(row), roles: row.roles }));
 }

@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { hashPassword, verifyPassword, needsRehash, decoyVerify, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password.ts';
 import {
-  findAccountByEmail, findAccountById, findAccountWithRolesById, insertAccount, listAccounts, updateAccountDisabled, updateAccountPasswordHash,
+  findAccountByEmail, findAccountById, findAccountWithRolesById, insertAccount, listAccountsWithRoles, updateAccountDisabled, updateAccountPasswordHash,
   type Account,
 } from './repository.ts';
 import { findRoleNamesByAccountId, insertAccountRole, insertRole, upsertRoleByName, findRoleByName, listRoles, type Role } from './roles-repository.ts';
@@ -91,7 +91,7 @@ export function createAccountService(db: Database) {
 
     findById: (id: string): Promise<Account | null> => findAccountById(db, id),
     findByEmail: (email: string): Promise<Account | null> => requireByEmail(email).catch(() => null),
-    list: (): Promise<Account[]> => listAccounts(db),
+    list: (): Promise<Array<Account & { roles: string[] }>> => listAccountsWithRoles(db),
     rolesOf: (accountId: string): Promise<string[]> => findRoleNamesByAccountId(db, accountId),
 
     async setPassword(email: string, password: string): Promise<Account> {

@@ -14,10 +14,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 // process owns the PGlite directory, so every command here joins it over the unix socket: the
 // same path the CLI takes while the server runs.
 //
-// Commands that reach the database run one after another: pglite-socket 0.2.17 interleaves
-// extended-protocol messages from concurrent connections into its single session, which gives
-// "portal does not exist" errors and even wrong rows (electric-sql/pglite#1046). Commands that
-// fail before connecting run in parallel.
+// Commands that reach the database run one after another, as an operator would type them (test
+// /db/embedded.test.ts covers concurrent connections); commands that fail before connecting run
+// in parallel.
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

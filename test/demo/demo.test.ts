@@ -2,82 +2,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { createTestDatabaseSettings } from '../helpers/database.ts';
-import { readForm } from '../helpers/browser.ts';
+import { Browser, readForm } from '../helpers/browser.ts';
+import { freePort } from '../helpers/ports.ts';
 import { createDemoApi } from '../../demo/api.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
-
-/**
- * A browser's cookie jar: keyed by host name only, because browsers share cookies between the
- * ports of one host. The provider and the relying party both run on localhost, so a cookie
- * name used by both would clobber the other here as it would in a real browser.
- */
-class Browser {
-  private readonly jar = new Map<string, { hostname: string; path: string; value: string }>();
-
-  private store(url: URL, response: Response): void {
-    for (const header of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = header.split(';').map((part) => part.trim());
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      let path = '/';
-      let expired = false;
-      for (const attribute of attributes) {
-        const [key = '', val = ''] = attribute.split('=');
-        if (key.toLowerCase() === 'path') path = val;
-        if (key.toLowerCase() === 'max-age' && Number(val) <= 0) expired = true;
-        if (key.toLowerCase() === 'expires' && Date.parse(val) < Date.now()) expired = true;
-      }
-      const key = `${url.hostname} ${path} ${name}`;
-      if (expired) this.jar.delete(key);
-      else this.jar.set(key, { hostname: url.hostname, path, value });
-    }
-  }
-
-  private cookies(url: URL): string {
-    return [...this.jar]
-      .filter(([, cookie]) => cookie.hostname === url.hostname && url.pathname.startsWith(cookie.path))
-      .map(([key, cookie]) => `${key.split(' ')[2]}=${cookie.value}`)
-      .join('; ');
-  }
-
-  async request(url: string, form?: Record<string, string>): Promise<Response> {
-    const target = new URL(url);
-    const headers: Record<string, string> = { accept: 'text/html', cookie: this.cookies(target) };
-    if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(target, { method: form ? 'POST' : 'GET', headers, body: form ? new URLSearchParams(form).toString() : undefined, redirect: 'manual' });
-    this.store(target, response);
-    return response;
-  }
-
-  /** Requests `url` and follows redirects to the page at the end. */
-  async navigate(url: string, form?: Record<string, string>): Promise<{ url: string; status: number; html: string }> {
-    let current = url;
-    let response = await this.request(current, form);
-    for (let hops = 0; response.status >= 300 && response.status < 400; hops++) {
-      if (hops > 10) throw new Error(`too many redirects, last ${current}`);
-      current = new URL(response.headers.get('location')!, current).href;
-      response = await this.request(current);
-    }
-    return { url: current, status: response.status, html: await response.text() };
-  }
-}
 
 describe('npm run demo', async () => {
   const fresh = await createTestDatabaseSettings();

@@ -1,19 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.ts';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabaseSettings } from '../helpers/database.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 describe('npm start: the real process', async () => {
   const fresh = await createTestDatabaseSettings();

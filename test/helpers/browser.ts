@@ -57,6 +57,18 @@ export class Browser {
     return response;
   }
 
+  /** Requests `url` (posting `form` when given) and follows redirects to the page at the end. */
+  async navigate(url: string, form?: Record<string, string>): Promise<{ url: string; status: number; html: string }> {
+    let current = url;
+    let response = await this.request(current, form ? { form } : {});
+    for (let hops = 0; response.status >= 300 && response.status < 400; hops++) {
+      if (hops > 10) throw new Error(`too many redirects, last ${current}`);
+      current = new URL(response.headers.get('location')!, current).href;
+      response = await this.request(current);
+    }
+    return { url: current, status: response.status, html: await response.text() };
+  }
+
   /**
    * Follows redirects from `url` until one leaves for `stopAt` (the relying party), returning
    * that URL without fetching it, or until a page is rendered, returning the page.

@@ -55,13 +55,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     .description('list accounts')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const users = await ctx.withDeps(async (deps) => {
-        const views: UserView[] = [];
-        // One query at a time: concurrent connections to the embedded database can interleave
-        // (electric-sql/pglite#1046), and an admin listing does not need the parallelism.
-        for (const account of await deps.accounts.list()) views.push(await loadUserView(deps.accounts, account));
-        return views;
-      });
+      const users = (await ctx.withDeps((deps) => deps.accounts.list())).map((account) => userView(account, account.roles));
       const human = users.length
         ? table(['EMAIL', 'NAME', 'ROLES', 'VERIFIED', 'STATUS', 'ID'], users.map((u) => [u.email, u.name ?? '', u.roles.join(','), u.emailVerified ? 'yes' : 'no', status(u), u.id]))
         : 'no users';
