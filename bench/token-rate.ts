@@ -29,7 +29,7 @@ await once(probe, 'listening');
 const port = (probe.address() as { port: number }).port;
 probe.close();
 
-const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ISSUER: `http://127.0.0.1:${port}` };
+const env = { ...process.env, REDIS_KEY_PREFIX: `idp-bench:${process.pid}:`, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ISSUER: `http://127.0.0.1:${port}` };
 
 function idp(...args: string[]): void {
   const result = spawnSync(process.execPath, ['src/cli/main.ts', ...args], { cwd: root, env, encoding: 'utf8' });
