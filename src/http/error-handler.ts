@@ -30,6 +30,11 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
         status = error.status;
         code = error.error;
         message = error.error_description ?? error.message;
+      } else if (isClientHttpError(error)) {
+        // Raised by Koa middleware (body parser: 413 too large, 400 malformed, 415 type).
+        status = error.status;
+        code = 'request.invalid';
+        message = error.message;
       } else {
         logger.error({ err: error, id: ctx.state.requestId }, 'unhandled error');
       }
@@ -38,8 +43,14 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
         ctx.body = { error: code, error_description: message };
       } else {
         ctx.type = 'html';
-        ctx.body = renderPage('error', { title, error: code, description: message, backUrl: null });
+        ctx.body = renderPage('error', { title, error: code, description: message });
       }
     }
   };
+}
+
+/** http-errors style errors (Koa, body parsers) that are the client's fault and safe to show. */
+function isClientHttpError(error: unknown): error is { status: number; message: string } {
+  const candidate = error as { status?: unknown; expose?: unknown } | null;
+  return typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 500 && candidate.expose === true;
 }

@@ -47,6 +47,14 @@ describe('requests that must fail, and how', () => {
     expect(response.headers.get('location')).toBeNull();
   });
 
+  it('answers an oversized login form with 413 and a page, not a 500', async () => {
+    const browser = new Browser();
+    const { form } = await loginPage(browser);
+    const response = await browser.request(new URL(form.action, app.issuer), { form: { ...form.fields, email: 'a'.repeat(40_000), password: 'x' } });
+    expect(response.status).toBe(413);
+    expect(await response.text()).toContain('request.invalid');
+  });
+
   it('sets strict security headers on the login page', async () => {
     const browser = new Browser();
     const request = await authorizationRequest(rp.config);
