@@ -5,6 +5,7 @@ import { loadConfig, ConfigError } from '../src/config/load.ts';
 import { buildDeps } from '../src/deps.ts';
 import { createApp } from '../src/app.ts';
 import { createLogger } from '../src/log.ts';
+import { closeOnSignals, exitOnStartupError } from '../src/lifecycle.ts';
 import { seedDemo } from './seed.ts';
 import { createRelyingParty } from './relying-party.ts';
 import { createDemoApi } from './api.ts';
@@ -78,32 +79,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'demo shutting down');
-    const force = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), 5000);
-    force.unref();
-    await Promise.all(servers.map(async (server) => {
-      const closed = once(server, 'close');
-      server.close();
-      server.closeIdleConnections();
-      await closed;
-    }));
-    await deps.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  closeOnSignals(servers, () => deps.close(), logger);
 }
 
-main().catch((error: unknown) => {
-  const name = (error as Error).name;
-  if (error instanceof ConfigError || name === 'EmbeddedDatabaseError' || name === 'MigrationError') {
-    console.error(`demo: ${(error as Error).message}`);
-  } else {
-    console.error('demo: failed to start:', error);
-  }
-  process.exit(1);
-});
+main().catch(exitOnStartupError('demo'));

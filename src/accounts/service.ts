@@ -90,7 +90,11 @@ export function createAccountService(db: Database) {
     },
 
     findById: (id: string): Promise<Account | null> => findAccountById(db, id),
-    findByEmail: (email: string): Promise<Account | null> => requireByEmail(email).catch(() => null),
+    /** The account for an email, or null; a malformed email matches nothing. */
+    async findByEmail(email: string): Promise<Account | null> {
+      const normalized = emailSchema.safeParse(email);
+      return normalized.success ? findAccountByEmail(db, normalized.data) : null;
+    },
     list: (): Promise<Array<Account & { roles: string[] }>> => listAccountsWithRoles(db),
     rolesOf: (accountId: string): Promise<string[]> => findRoleNamesByAccountId(db, accountId),
 

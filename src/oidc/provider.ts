@@ -37,7 +37,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax' },
     },
     scopes: [...supportedScopes],
-    claims: { ...scopeClaims, openid: [...scopeClaims.openid], profile: [...scopeClaims.profile], email: [...scopeClaims.email], roles: [...scopeClaims.roles] },
+    claims: scopeClaims,
     clientDefaults: {
       grant_types: ['authorization_code'],
       id_token_signed_response_alg: 'RS256',
@@ -133,7 +133,6 @@ export function createProvider(deps: ProviderDeps): Provider {
         title: 'Something went wrong',
         error: out.error,
         description: status >= 500 ? 'The server could not complete the request. Try again later.' : (out.error_description ?? ''),
-        backUrl: null,
       });
     },
   };
