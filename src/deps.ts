@@ -19,6 +19,10 @@ import { createRedisAdapterFactory } from './oidc/adapters/redis.ts';
 import { createSqlAdapterFactory, deleteExpiredPayloads } from './oidc/adapters/sql.ts';
 import { createCsrf, type Csrf } from './interactions/csrf.ts';
 import { AppError } from './errors.ts';
+import { createUpstreams } from './federation/upstreams.ts';
+import type { Upstream } from './federation/upstream.ts';
+import { createRedisAttemptStore, createSqlAttemptStore } from './federation/attempt-store.ts';
+import { createFederationService, type FederationService } from './federation/service.ts';
 
 export interface Deps {
   config: Config;
@@ -32,6 +36,9 @@ export interface Deps {
   consents: ConsentService;
   renderPage: RenderPage;
   csrf: Csrf;
+  upstreams: Map<string, Upstream>;
+  federation: FederationService;
+  issuer: string;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     }
 
     const accounts = createAccountService(db);
+    const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
+    const federation = createFederationService(db, accounts, attempts);
     const consents = createConsentService(db);
     const resources = createResourceService(db);
     const renderPage = createPageRenderer({ productName: 'Sign-in' });
@@ -84,6 +93,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     return {
       config, logger, db, redis, provider, accounts, clients, resources, consents, renderPage,
       csrf: createCsrf(cookieKeys[0]!),
+      upstreams: createUpstreams(config.upstreams),
+      federation,
+      issuer: config.issuer,
       async close() {
         for (const cleanup of cleanups) await cleanup();
       },

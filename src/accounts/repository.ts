@@ -107,3 +107,7 @@ export async function listAccountsWithRoles(db: Queryable): Promise<Array<Accoun
   const { rows } = await db.query<AccountRow & { roles: string[] }>(`SELECT a.*, ${ROLE_NAMES} FROM accounts a ORDER BY a.created_at, a.email`);
   return rows.map((row) => ({ ...toAccount(row), roles: row.roles }));
 }
+
+export async function markEmailVerified(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE accounts SET email_verified = true, updated_at = now() WHERE id = $1', [id]);
+}

@@ -36,7 +36,6 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['TTL_GRANT', ['ttl', 'grant'], int],
 ];
 
-export const envVariables = envMap.map(([name]) => name);
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
@@ -63,6 +62,53 @@ function readFile(env: Env, cwd: string): Record<string, unknown> {
   }
 }
 
+// UPSTREAM_<ID>_<FIELD>: the id is lowercased with _ read as -, so UPSTREAM_CORP_SSO_CLIENT_ID
+// configures upstream corp-sso. Fields merge into a file entry with the same id, so secrets can
+// live in the environment and the rest in the file.
+const upstreamFields: Record<string, [string, (value: string) => unknown]> = {
+  KIND: ['kind', String],
+  CLIENT_ID: ['clientId', String],
+  CLIENT_SECRET: ['clientSecret', String],
+  DISPLAY_NAME: ['displayName', String],
+  SCOPES: ['scopes', (value) => value.split(/[\s,]+/).filter(Boolean)],
+  ISSUER: ['issuer', String],
+  WEB_URL: ['webUrl', String],
+  API_URL: ['apiUrl', String],
+  TRUST_EMAIL: ['trustEmail', bool],
+};
+export const envVariables = [...envMap.map(([name]) => name), ...Object.keys(upstreamFields).map((field) => `UPSTREAM_<ID>_${field}`)];
+
+const upstreamVariable = new RegExp(`^UPSTREAM_([A-Z0-9_]+?)_(${Object.keys(upstreamFields).join('|')})$`);
+
+function applyUpstreamEnv(raw: Record<string, unknown>, env: Env): void {
+  const fromFile = raw.upstreams;
+  if (fromFile !== undefined && !Array.isArray(fromFile)) return; // the schema reports it
+  const upstreams = (fromFile ?? []) as unknown[];
+  const envOnly = new Map<string, Record<string, unknown>>();
+  for (const name of Object.keys(env).sort()) {
+    const match = upstreamVariable.exec(name);
+    const value = env[name];
+    if (!match || value === undefined || value === '') continue;
+    const id = match[1]!.toLowerCase().replace(/_/g, '-');
+    const [key, parse] = upstreamFields[match[2]!]!;
+    let entry = upstreams.find((candidate): candidate is Record<string, unknown> => (candidate as { id?: unknown } | null)?.id === id);
+    if (!entry) {
+      entry = envOnly.get(id) ?? { id };
+      envOnly.set(id, entry);
+    }
+    entry[key] = parse(value);
+  }
+  const merged = [...upstreams, ...envOnly.values()];
+  // google and github are the kind of the upstream with that id unless it says otherwise.
+  for (const entry of merged) {
+    if (entry && typeof entry === 'object' && !('kind' in entry)) {
+      const id = (entry as { id?: unknown }).id;
+      if (id === 'google' || id === 'github') (entry as Record<string, unknown>).kind = id;
+    }
+  }
+  if (merged.length) raw.upstreams = merged;
+}
+
 function formatIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
@@ -76,6 +122,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, parse(value));
   }
+  applyUpstreamEnv(raw, env);
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(`invalid configuration: ${formatIssues(result.error)}`);
   const parsed = result.data;

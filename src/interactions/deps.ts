@@ -4,6 +4,8 @@ import type { ConsentService } from '../consents/service.ts';
 import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
 import type { Csrf } from './csrf.ts';
+import type { FederationService } from '../federation/service.ts';
+import type { Upstream } from '../federation/upstream.ts';
 
 /** What the interaction handlers need; wired in deps.ts. */
 export interface InteractionDeps {
@@ -13,4 +15,9 @@ export interface InteractionDeps {
   csrf: Csrf;
   renderPage: RenderPage;
   logger: Logger;
+  /** Configured upstream identity providers by id, in button order. */
+  upstreams: Map<string, Upstream>;
+  federation: FederationService;
+  /** The public base URL; upstream redirect URIs hang off it. */
+  issuer: string;
 }

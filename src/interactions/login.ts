@@ -2,12 +2,14 @@ import type { Middleware } from 'koa';
 import { AppError } from '../errors.ts';
 import type { InteractionDeps } from './deps.ts';
 import { formFields, requireCsrf } from './form.ts';
+import { loginPage } from './login-page.ts';
 
 // One message for a wrong password, an unknown email and a disabled account (no enumeration).
 const INVALID_CREDENTIALS = 'Incorrect email or password.';
 
 /** POST /interaction/:uid/login: checks the password and finishes the login prompt. */
-export function submitLogin({ provider, accounts, csrf, renderPage, logger }: InteractionDeps): Middleware {
+export function submitLogin(deps: InteractionDeps): Middleware {
+  const { provider, accounts, csrf, logger } = deps;
   return async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     if (details.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 'This sign-in step is already complete. Go back and continue.');
@@ -19,17 +21,9 @@ export function submitLogin({ provider, accounts, csrf, renderPage, logger }: In
     const account = email && password ? await accounts.authenticate(email, password) : null;
     if (!account) {
       logger.info({ id: ctx.state.requestId, uid: details.uid }, 'login failed');
-      const client = await provider.Client.find(String(details.params.client_id));
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = renderPage('login', {
-        title: 'Sign in',
-        uid: details.uid,
-        csrf: csrf.token(details.uid),
-        clientName: client?.clientName ?? client?.clientId ?? 'the application',
-        email,
-        error: email && password ? INVALID_CREDENTIALS : 'Enter your email and password.',
-      });
+      ctx.body = await loginPage(deps, details, { email, error: email && password ? INVALID_CREDENTIALS : 'Enter your email and password.' });
       return;
     }
 

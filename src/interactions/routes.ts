@@ -6,12 +6,21 @@ import { showInteraction } from './show.ts';
 import { submitLogin } from './login.ts';
 import { submitConsent } from './consent.ts';
 import { abortInteraction } from './abort.ts';
+import { startFederation } from './federation-start.ts';
+import { relayCallback, finishFederation } from './federation-callback.ts';
+import { showLink, submitLink, cancelLink } from './federation-link.ts';
 
 const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: InteractionDeps) => Middleware }> = [
   { method: 'get', path: '/interaction/:uid', handler: showInteraction },
   { method: 'post', path: '/interaction/:uid/login', handler: submitLogin },
   { method: 'post', path: '/interaction/:uid/confirm', handler: submitConsent },
   { method: 'post', path: '/interaction/:uid/abort', handler: abortInteraction },
+  { method: 'post', path: '/interaction/:uid/federation/:upstream', handler: startFederation },
+  { method: 'get', path: '/federation/:upstream/callback', handler: relayCallback },
+  { method: 'get', path: '/interaction/:uid/federation/:upstream/callback', handler: finishFederation },
+  { method: 'get', path: '/interaction/:uid/link', handler: showLink },
+  { method: 'post', path: '/interaction/:uid/link', handler: submitLink },
+  { method: 'post', path: '/interaction/:uid/link/cancel', handler: cancelLink },
 ];
 
 export function interactionRouter(deps: InteractionDeps): Router {

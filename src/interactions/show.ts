@@ -2,22 +2,25 @@ import type { Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
 import { describeScope } from './scope-descriptions.ts';
 import { supportedScopes } from '../oidc/claims.ts';
+import { loginPage } from './login-page.ts';
 
 /** GET /interaction/:uid: the page for the step oidc-provider is asking for (login or consent). */
-export function showInteraction({ provider, csrf, renderPage }: InteractionDeps): Middleware {
+export function showInteraction(deps: InteractionDeps): Middleware {
+  const { provider, csrf, renderPage } = deps;
   return async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const client = await provider.Client.find(String(details.params.client_id));
-    const clientName = client?.clientName ?? client?.clientId ?? 'the application';
-    const common = { uid: details.uid, csrf: csrf.token(details.uid), clientName };
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
 
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
-      ctx.body = renderPage('login', { title: 'Sign in', ...common, email: hint, error: null });
+      ctx.body = await loginPage(deps, details, { email: hint, error: null });
       return;
     }
+
+    const client = await provider.Client.find(String(details.params.client_id));
+    const clientName = client?.clientName ?? client?.clientId ?? 'the application';
+    const common = { uid: details.uid, csrf: csrf.token(details.uid), clientName };
 
     // Everything the application will hold after this step, not only what is new: a person
     // deciding should see the whole picture (prompt=consent re-asks for scopes granted before).

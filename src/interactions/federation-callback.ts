@@ -1,0 +1,87 @@
+import type { Context, Middleware } from 'koa';
+import { UpstreamError, type Upstream, type UpstreamProfile } from '../federation/upstream.ts';
+import type { InteractionDeps } from './deps.ts';
+import { renderFederationFailure } from './federation-failure.ts';
+import { requireUpstream, secondsLeft, upstreamRedirectUri } from './federation-start.ts';
+import { AppError } from '../errors.ts';
+
+// `<interaction uid>.<random>`, as made by startFederation.
+const STATE = /^([A-Za-z0-9_-]{8,64})\.[A-Za-z0-9_-]{32,128}$/;
+
+/**
+ * GET /federation/:upstream/callback: the fixed redirect URI. The interaction cookie is scoped to
+ * /interaction/<uid>, so the browser would not send it here; this hop reads the uid from the
+ * state and forwards the untouched query to the interaction, where the cookie proves it is the
+ * same browser that started. A state that is not ours goes no further.
+ */
+export function relayCallback(deps: InteractionDeps): Middleware {
+  return async (ctx) => {
+    const upstream = requireUpstream(deps, ctx);
+    const uid = STATE.exec(typeof ctx.query.state === 'string' ? ctx.query.state : '')?.[1];
+    if (!uid) {
+      renderFederationFailure(ctx, deps, { reason: 'state_invalid', upstream, detail: 'state missing or malformed' });
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${uid}/federation/${upstream.id}/callback?${ctx.querystring}`);
+  };
+}
+
+/**
+ * GET /interaction/:uid/federation/:upstream/callback: takes the attempt for this state (once),
+ * lets openid-client check and exchange the response, then applies the account rules.
+ */
+export function finishFederation(deps: InteractionDeps): Middleware {
+  return async (ctx) => {
+    const details = await deps.provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw new AppError('interaction.expired', 'This sign-in request has expired. Go back to the application and sign in again.');
+    const upstream = requireUpstream(deps, ctx);
+    if (details.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 'This sign-in step is already complete. Go back and continue.');
+    const fail = (reason: Parameters<typeof renderFederationFailure>[2]['reason'], extra: { upstreamCode?: string | undefined; detail?: string } = {}) =>
+      renderFederationFailure(ctx, deps, { reason, upstream, uid: details.uid, ...extra });
+
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    const attempt = state ? await deps.federation.takeAttempt(state) : null;
+    if (!attempt || attempt.uid !== details.uid || attempt.upstreamId !== upstream.id) {
+      fail('state_invalid', { detail: attempt ? 'state belongs to another interaction or upstream' : 'state unknown, expired or already used' });
+      return;
+    }
+
+    const callbackUrl = new URL(`${upstreamRedirectUri(deps.issuer, upstream.id)}?${ctx.querystring}`);
+    let profile: UpstreamProfile;
+    try {
+      profile = await upstream.profile(callbackUrl, attempt.checks);
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      fail(error.reason, { upstreamCode: error.upstreamCode, detail: error.message });
+      return;
+    }
+    const resolution = await deps.federation.resolve(upstream.id, profile);
+
+    if (resolution.type === 'refused') {
+      fail(resolution.reason);
+      return;
+    }
+    if (resolution.type === 'confirm') {
+      await deps.federation.savePendingLink({
+        uid: details.uid, upstreamId: upstream.id, profile, accountId: resolution.accountId,
+        accountEmail: resolution.accountEmail, hasPassword: resolution.hasPassword, failedAttempts: 0,
+      }, secondsLeft(details));
+      deps.logger.info({ event: 'federation.link_pending', upstream: upstream.id, accountId: resolution.accountId, uid: details.uid, id: ctx.state.requestId }, 'upstream email matches an account; asking for its password');
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${details.uid}/link`);
+      return;
+    }
+    await completeFederatedLogin(ctx, deps, upstream, resolution.accountId, resolution.outcome);
+  };
+}
+
+/** Finishes the login prompt for the account; consent follows as for a password login. */
+export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps, upstream: Upstream, accountId: string, outcome: string): Promise<void> {
+  deps.logger.info({ event: 'federation.signed_in', outcome, upstream: upstream.id, accountId, ip: ctx.ip, id: ctx.state.requestId }, 'signed in through upstream');
+  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
+    login: { accountId, remember: true },
+  }, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+}
