@@ -6,6 +6,14 @@ import { loadConfig } from '../../src/config/load.ts';
 import { buildDeps, type Deps } from '../../src/deps.ts';
 import { createApp } from '../../src/app.ts';
 import { createTestDatabaseSettings } from './database.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
+
+/** A logger that keeps every line as an object, for tests that read the audit trail. */
+export function captureLogs(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
 
 export interface TestApp {
   issuer: string;
@@ -17,7 +25,7 @@ export interface TestApp {
  * The real application on a random loopback port, on a fresh database: embedded PGlite by
  * default, or PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI runs both).
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
   const fresh = await createTestDatabaseSettings();
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -35,7 +43,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,
   }, fresh.settings.dataDir);
-  const deps = await buildDeps(config, { role: 'server' });
+  const deps = await buildDeps(config, { role: 'server', ...(options.logger ? { logger: options.logger } : {}) });
   server.on('request', createApp(deps).callback());
   return {
     issuer,
