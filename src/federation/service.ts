@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { Database, Queryable } from '../db/database.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { findAccountByEmail, findAccountById, insertAccount, markEmailVerified } from '../accounts/repository.ts';
-import { isAppError, isUniqueViolation } from '../errors.ts';
+import { AppError, isAppError, isUniqueViolation } from '../errors.ts';
 import type { AttemptStore } from './attempt-store.ts';
-import { findIdentity, hasIdentityAt, insertIdentity, touchIdentity } from './identities-repository.ts';
+import { deleteIdentity, findIdentity, hasIdentityAt, insertIdentity, listIdentitiesOf, touchIdentity, type FederatedIdentity } from './identities-repository.ts';
 import type { AuthorizationChecks, UpstreamProfile } from './upstream.ts';
 
 /** A redirect to an upstream in flight, stored under its state. */
@@ -106,9 +106,31 @@ export function createFederationService(db: Database, accounts: AccountService, 
     return { type: 'signed_in', accountId: account.id, outcome: 'created' };
   }
 
+  async function requireAccount(email: string) {
+    const account = await accounts.findByEmail(email);
+    if (!account) throw new AppError('account.not_found', `no account with email ${email}`, 404);
+    return account;
+  }
+
   const isRace = (error: unknown) => isUniqueViolation(error) || (isAppError(error) && error.code === 'account.email_taken');
 
   return {
+    /** The upstream identities linked to the account with this email (for operators). */
+    async identities(email: string): Promise<FederatedIdentity[]> {
+      return listIdentitiesOf(db, (await requireAccount(email)).id);
+    },
+
+    /**
+     * Removes the account's link to an upstream, so that upstream account no longer signs in here
+     * (an operator's fix when an upstream email was reassigned, for example).
+     */
+    async unlink(email: string, upstreamId: string): Promise<void> {
+      const account = await requireAccount(email);
+      if (!(await deleteIdentity(db, account.id, upstreamId))) {
+        throw new AppError('identity.not_found', `${account.email} has no identity linked at ${upstreamId}`, 404);
+      }
+    },
+
     saveAttempt: (attempt: Attempt, ttlSeconds: number) => store.put(`state:${attempt.checks.state}`, attempt, ttlSeconds),
     /** The attempt for this state, at most once. */
     takeAttempt: (state: string) => store.take<Attempt>(`state:${state}`),

@@ -180,6 +180,32 @@ describe('idp CLI', () => {
     expect(await accounts.authenticate('bob@example.com', 'bobs password 123')).not.toBeNull();
   });
 
+  it('user identities lists linked upstream identities; user unlink removes one', async () => {
+    await database.db.query(
+      "INSERT INTO federated_identities (upstream_id, subject, account_id, email) VALUES ('google', 'g-ann', $1, 'ann@gmail.test'), ('github', '99', $1, 'ann@github.test')",
+      [annId],
+    );
+    const [listed, human, unlinked, again, none] = await idpInSeries(
+      ['user', 'identities', '--email', 'ann@example.com', '--json'],
+      ['user', 'identities', '--email', 'ann@example.com'],
+      ['user', 'unlink', '--email', 'ann@example.com', '--upstream', 'google'],
+      ['user', 'unlink', '--email', 'ann@example.com', '--upstream', 'google'],
+      ['user', 'identities', '--email', 'nobody@example.com'],
+    );
+    expect(parseJson<unknown[]>(listed)).toEqual([
+      expect.objectContaining({ upstream: 'github', subject: '99', emailAtLink: 'ann@github.test' }),
+      expect.objectContaining({ upstream: 'google', subject: 'g-ann', emailAtLink: 'ann@gmail.test' }),
+    ]);
+    expectSuccess(human);
+    expect(human.stdout).toMatch(/^UPSTREAM\s+SUBJECT/);
+    expectSuccess(unlinked);
+    expect(unlinked.stdout).toBe('unlinked google from ann@example.com\n');
+    expectFailure(again, 2, /has no identity linked at google/);
+    expectFailure(none, 2, /no account with email nobody@example.com/);
+    const { rows } = await database.db.query<{ upstream_id: string }>('SELECT upstream_id FROM federated_identities WHERE account_id = $1', [annId]);
+    expect(rows.map((row) => row.upstream_id)).toEqual(['github']);
+  });
+
   it('role create, grant and list', async () => {
     const role = parseJson<Record<string, unknown>>(await idp('role', 'create', '--name', 'auditor', '--description', 'reads the logs', '--json'));
     expect(role).toMatchObject({ name: 'auditor', description: 'reads the logs' });

@@ -71,3 +71,62 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000', DATABASE_URL: 'postgres://db/idp', COOKIE_KEYS: 'k'.repeat(40) }, cwd).issuer).toBe('http://localhost:3000');
   });
 });
+
+describe('upstream identity providers in configuration', () => {
+  it('has none unless configured', () => {
+    expect(loadConfig({}, emptyDir()).upstreams).toEqual([]);
+  });
+
+  it('reads upstreams from the file with defaults per kind', () => {
+    const cwd = emptyDir();
+    mkdirSync(join(cwd, 'config'));
+    writeFileSync(join(cwd, 'config/idp.json'), JSON.stringify({
+      upstreams: [
+        { id: 'google', kind: 'google', clientId: 'g-id', clientSecret: 'g-secret' },
+        { id: 'github', kind: 'github', clientId: 'gh-id', clientSecret: 'gh-secret' },
+        { id: 'okta', kind: 'oidc', issuer: 'https://corp.okta.example/', clientId: 'o-id', clientSecret: 'o-secret', displayName: 'Okta', trustEmail: true },
+      ],
+    }));
+    const [google, github, okta] = loadConfig({}, cwd).upstreams;
+    expect(google).toMatchObject({ kind: 'google', issuer: 'https://accounts.google.com', scopes: ['openid', 'email', 'profile'], displayName: 'Google', trustEmail: false });
+    expect(github).toMatchObject({ kind: 'github', webUrl: 'https://github.com', apiUrl: 'https://api.github.com', scopes: ['read:user', 'user:email'], displayName: 'GitHub' });
+    expect(okta).toMatchObject({ kind: 'oidc', issuer: 'https://corp.okta.example', displayName: 'Okta', trustEmail: true });
+  });
+
+  it('reads UPSTREAM_<ID>_<FIELD> from the environment and merges it into a file entry with the same id', () => {
+    const cwd = emptyDir();
+    mkdirSync(join(cwd, 'config'));
+    writeFileSync(join(cwd, 'config/idp.json'), JSON.stringify({ upstreams: [{ id: 'corp-sso', kind: 'oidc', issuer: 'https://sso.corp.example', clientId: 'from-file' }] }));
+    const config = loadConfig({
+      UPSTREAM_CORP_SSO_CLIENT_SECRET: 'from-env',
+      UPSTREAM_CORP_SSO_SCOPES: 'openid email groups',
+      UPSTREAM_GITHUB_CLIENT_ID: 'gh',
+      UPSTREAM_GITHUB_CLIENT_SECRET: 'gh-secret',
+      UPSTREAM_GITHUB_WEB_URL: 'https://ghe.corp.example',
+      UPSTREAM_GITHUB_API_URL: 'https://ghe.corp.example/api/v3',
+    }, cwd);
+    expect(config.upstreams.map((upstream) => upstream.id)).toEqual(['corp-sso', 'github']);
+    expect(config.upstreams[0]).toMatchObject({ clientId: 'from-file', clientSecret: 'from-env', scopes: ['openid', 'email', 'groups'] });
+    expect(config.upstreams[1]).toMatchObject({ kind: 'github', webUrl: 'https://ghe.corp.example', apiUrl: 'https://ghe.corp.example/api/v3' });
+  });
+
+  it('rejects incomplete or unsafe upstreams with the key path', () => {
+    const cwd = emptyDir();
+    expect(() => loadConfig({ UPSTREAM_GOOGLE_CLIENT_ID: 'g' }, cwd)).toThrow(/upstreams\.0\.clientSecret/);
+    expect(() => loadConfig({ UPSTREAM_CORP_CLIENT_ID: 'c', UPSTREAM_CORP_CLIENT_SECRET: 's' }, cwd)).toThrow(/upstreams\.0\.kind: kind must be google, github or oidc/);
+    const corp = { UPSTREAM_CORP_KIND: 'oidc', UPSTREAM_CORP_CLIENT_ID: 'c', UPSTREAM_CORP_CLIENT_SECRET: 's' };
+    expect(() => loadConfig(corp, cwd)).toThrow(/upstreams\.0\.issuer/);
+    expect(() => loadConfig({ ...corp, UPSTREAM_CORP_ISSUER: 'http://sso.corp.example' }, cwd)).toThrow(/issuer: must be an https URL/);
+    expect(loadConfig({ ...corp, UPSTREAM_CORP_ISSUER: 'http://127.0.0.1:8080' }, cwd).upstreams[0]).toMatchObject({ issuer: 'http://127.0.0.1:8080' });
+    expect(() => loadConfig({ ...corp, UPSTREAM_CORP_ISSUER: 'https://sso.corp.example', UPSTREAM_CORP_SCOPES: 'email profile' }, cwd)).toThrow(/scopes must include openid/);
+    expect(() => loadConfig({ ...corp, UPSTREAM_CORP_ISSUER: 'https://sso.corp.example', UPSTREAM_CORP_TRUST_EMAIL: 'maybe' }, cwd)).toThrow(/trustEmail/);
+    mkdirSync(join(cwd, 'config'));
+    writeFileSync(join(cwd, 'config/idp.json'), JSON.stringify({ upstreams: [
+      { id: 'google', kind: 'google', clientId: 'a', clientSecret: 'b' },
+      { id: 'google', kind: 'google', clientId: 'c', clientSecret: 'd' },
+    ] }));
+    expect(() => loadConfig({}, cwd)).toThrow(/upstreams\.1\.id: duplicate upstream id google/);
+    writeFileSync(join(cwd, 'config/idp.json'), JSON.stringify({ upstreams: [{ id: 'Bad Id', kind: 'google', clientId: 'a', clientSecret: 'b' }] }));
+    expect(() => loadConfig({}, cwd)).toThrow(/upstreams\.0\.id/);
+  });
+});

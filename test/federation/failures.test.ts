@@ -56,7 +56,7 @@ describe('failed upstream sign-ins: a clear page, an audit line, nothing written
     ['wrong_nonce', 'carrying another nonce'],
     ['wrong_iss', 'from another issuer'],
     ['expired', 'already expired'],
-  ] as const)('rejects an ID token %s (%s)', async (fault) => {
+  ] as const)('rejects an ID token %s (%s)', async (fault, _why) => {
     google.faults.idToken = fault;
     const { step } = await pressUpstreamButton(app, rp.config, new Browser(), 'google');
     const page = await expectFailurePage(step, 400, 'invalid_response', 'could not be verified');

@@ -66,7 +66,7 @@ describe('sign in with Google (fake Google on loopback)', () => {
 
   it('signs the same Google account into the same local account next time', async () => {
     const before = await counts(app);
-    const [{ last_used_at: lastUsed }] = (await identitiesOf(app, firstSub)) as [{ last_used_at: Date }];
+    const lastUsed = (await identitiesOf(app, firstSub))[0]!.last_used_at;
     const browser = new Browser();
     const { request, step } = await pressUpstreamButton(app, rp.config, browser, 'google');
     const tokens = await redeem(rp.config, await allowIfAsked(app, browser, step), request);

@@ -82,4 +82,32 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
         emit(ctx.io, opts.json, view, `${disabled ? 'disabled' : 'enabled'} ${view.email}`);
       });
   }
+
+  user.command('identities')
+    .description('list the Google, GitHub or OIDC identities linked to an account')
+    .requiredOption('--email <email>', 'email address of the account')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; json?: boolean }) => {
+      const identities = (await ctx.withDeps((deps) => deps.federation.identities(opts.email))).map((identity) => ({
+        upstream: identity.upstreamId,
+        subject: identity.subject,
+        emailAtLink: identity.email,
+        createdAt: identity.createdAt.toISOString(),
+        lastUsedAt: identity.lastUsedAt.toISOString(),
+      }));
+      const human = identities.length
+        ? table(['UPSTREAM', 'SUBJECT', 'EMAIL AT LINK', 'LINKED', 'LAST USED'], identities.map((i) => [i.upstream, i.subject, i.emailAtLink ?? '', i.createdAt, i.lastUsedAt]))
+        : 'no linked identities';
+      emit(ctx.io, opts.json, identities, human);
+    });
+
+  user.command('unlink')
+    .description('remove the link between an account and its identity at an upstream')
+    .requiredOption('--email <email>', 'email address of the account')
+    .requiredOption('--upstream <id>', 'upstream id, as in the configuration (google, github, ...)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; upstream: string; json?: boolean }) => {
+      await ctx.withDeps((deps) => deps.federation.unlink(opts.email, opts.upstream));
+      emit(ctx.io, opts.json, { email: opts.email, upstream: opts.upstream, unlinked: true }, `unlinked ${opts.upstream} from ${opts.email}`);
+    });
 }
