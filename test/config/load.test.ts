@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from '../../src/config/load.ts';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'idp-config-'));
@@ -128,5 +129,13 @@ describe('upstream identity providers in configuration', () => {
     expect(() => loadConfig({}, cwd)).toThrow(/upstreams\.1\.id: duplicate upstream id google/);
     writeFileSync(join(cwd, 'config/idp.json'), JSON.stringify({ upstreams: [{ id: 'Bad Id', kind: 'google', clientId: 'a', clientSecret: 'b' }] }));
     expect(() => loadConfig({}, cwd)).toThrow(/upstreams\.0\.id/);
+  });
+});
+
+describe('config/idp.example.json', () => {
+  it('is a valid configuration with every documented key', () => {
+    const example = fileURLToPath(new URL('../../config/idp.example.json', import.meta.url));
+    const config = loadConfig({ IDP_CONFIG: example }, emptyDir());
+    expect(config.upstreams.map((upstream) => upstream.kind)).toEqual(['google', 'github', 'oidc']);
   });
 });
