@@ -6,6 +6,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { requestContext } from './http/request-context.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { interactionRouter } from './interactions/routes.ts';
+import { accountPageRouter } from './account-pages/routes.ts';
 import { viewsDir } from './pages/render.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
@@ -41,6 +42,7 @@ export function createApp(deps: Deps): Koa {
   app.use(errorHandler(deps.logger, deps.renderPage));
   app.use(pages.routes());
   app.use(interactionRouter(deps).routes());
+  app.use(accountPageRouter(deps).routes());
 
   const provider = deps.provider;
   const handleByProvider = provider.callback();

@@ -23,6 +23,16 @@ import { createUpstreams } from './federation/upstreams.ts';
 import type { Upstream } from './federation/upstream.ts';
 import { createRedisAttemptStore, createSqlAttemptStore } from './federation/attempt-store.ts';
 import { createFederationService, type FederationService } from './federation/service.ts';
+import { createPasswordPolicy } from './accounts/password-policy.ts';
+import { createSignInService, type SignInService } from './accounts/sign-in.ts';
+import { createSelfService, type SelfService } from './accounts/self-service.ts';
+import { deleteExpiredTokens } from './accounts/tokens-repository.ts';
+import { createAuditLog, type AuditLog } from './audit/service.ts';
+import { createLimiterFactory, deleteExpiredRateLimits } from './security/rate-limits.ts';
+import { createLoginProtection } from './security/login-protection.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
+import { createMailRenderer } from './mail/templates.ts';
+import { createAccountStateRevoker, type RevokeAccountState } from './oidc/adapters/account-state.ts';
 
 export interface Deps {
   config: Config;
@@ -39,10 +49,18 @@ export interface Deps {
   upstreams: Map<string, Upstream>;
   federation: FederationService;
   issuer: string;
+  signIn: SignInService;
+  selfService: SelfService;
+  audit: AuditLog;
+  mailer: Mailer;
+  revokeAccountState: RevokeAccountState;
+  registrationEnabled: boolean;
+  passwordMinLength: number;
   close(): Promise<void>;
 }
 
-// Expired SQL-adapter rows are invisible already; this only keeps the table small.
+// Expired rows (provider state, rate-limit counters, used links) are ignored already; the sweep
+// only keeps the tables small.
 const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
 
 /** The composition root: the one place that opens connections and wires services together. */
@@ -64,17 +82,35 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       if (options.role === 'server') await redis.connect();
     }
     const stateAdapter = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix) : createSqlAdapterFactory(db);
-    if (!redis && options.role === 'server') {
+    if (options.role === 'server') {
+      const sweep = async () => {
+        await deleteExpiredTokens(db);
+        if (!redis) await Promise.all([deleteExpiredPayloads(db), deleteExpiredRateLimits(db)]);
+      };
       const timer = setInterval(() => {
-        deleteExpiredPayloads(db).catch((error: unknown) => logger.warn({ err: error }, 'expired state cleanup failed'));
+        sweep().catch((error: unknown) => logger.warn({ err: error }, 'expired state cleanup failed'));
       }, CLEANUP_INTERVAL_MS);
       timer.unref();
       cleanups.unshift(() => clearInterval(timer));
     }
 
-    const accounts = createAccountService(db);
+    const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }) });
+    const audit = createAuditLog(db, logger);
+    const limiter = createLimiterFactory({ redis, db, prefix: config.redisKeyPrefix });
+    const protection = createLoginProtection(limiter, { lockout: config.lockout, perAccount: config.limits.loginFailuresPerAccount, perIp: config.limits.loginFailuresPerIp });
+    const signIn = createSignInService({ accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail });
+    const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, logger });
+    cleanups.unshift(() => mailer.close());
+    const revokeAccountState = createAccountStateRevoker({ redis, prefix: config.redisKeyPrefix, db });
+    const selfService = createSelfService({
+      db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: 'Sign-in' }), limiter, limits: config.limits,
+      ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, logger,
+    });
     const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
-    const federation = createFederationService(db, accounts, attempts);
+    const federation = createFederationService(db, async (email, password, context) => {
+      const result = await signIn.signIn(email, password, context);
+      return result.ok ? result.account : null;
+    }, attempts);
     const consents = createConsentService(db);
     const resources = createResourceService(db);
     const renderPage = createPageRenderer({ productName: 'Sign-in' });
@@ -96,6 +132,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       upstreams: createUpstreams(config.upstreams),
       federation,
       issuer: config.issuer,
+      signIn, selfService, audit, mailer, revokeAccountState,
+      registrationEnabled: config.registration.enabled,
+      passwordMinLength: config.passwordMinLength,
       async close() {
         for (const cleanup of cleanups) await cleanup();
       },

@@ -1,20 +1,21 @@
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
-import { hashPassword, verifyPassword, needsRehash, decoyVerify, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password.ts';
+import { hashPassword, verifyPassword, needsRehash, decoyVerify, PASSWORD_MAX_LENGTH } from './password.ts';
+import { createPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
+import { insertAuditEvent } from '../audit/repository.ts';
 import {
   findAccountByEmail, findAccountById, findAccountWithRolesById, insertAccount, listAccountsWithRoles, updateAccountDisabled, updateAccountPasswordHash,
   type Account,
 } from './repository.ts';
 import { findRoleNamesByAccountId, insertAccountRole, insertRole, upsertRoleByName, findRoleByName, listRoles, type Role } from './roles-repository.ts';
 
-const emailSchema = z.string().trim().toLowerCase().pipe(z.email().max(254));
-const passwordSchema = z.string().min(PASSWORD_MIN_LENGTH, `passwords need at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH, `passwords are at most ${PASSWORD_MAX_LENGTH} characters`);
+export const emailSchema = z.string().trim().toLowerCase().pipe(z.email().max(254));
 const optionalText = z.string().trim().min(1).max(200).nullish();
 
 const newAccountSchema = z.object({
   email: emailSchema,
-  password: passwordSchema.nullish(),
+  password: z.string().nullish(),
   emailVerified: z.boolean().default(false),
   name: optionalText,
   givenName: optionalText,
@@ -47,9 +48,38 @@ export type AccountClaims = {
   roles: string[];
 };
 
+/** Why credentials were refused; for the audit log only, never shown (one message for all). */
+export type CredentialFailure = 'unknown_email' | 'no_password' | 'bad_password' | 'disabled';
+export type CredentialCheck = { ok: true; account: Account } | { ok: false; reason: CredentialFailure; account: Account | null };
+
 export type AccountService = ReturnType<typeof createAccountService>;
 
-export function createAccountService(db: Database) {
+export function createAccountService(db: Database, options: { passwordPolicy?: PasswordPolicy } = {}) {
+  const policy = options.passwordPolicy ?? createPasswordPolicy();
+
+  /** Throws account.invalid_password with what to change when the policy refuses the password. */
+  function requireGoodPassword(password: string, email: string | null): void {
+    const check = policy.check(password, { email });
+    if (!check.ok) throw new AppError('account.invalid_password', check.message);
+  }
+
+  /** authenticate() with the reason for a refusal, for the audit log. Same timing either way. */
+  async function checkCredentials(email: string, password: string): Promise<CredentialCheck> {
+    const normalized = emailSchema.safeParse(email);
+    const account = normalized.success ? await findAccountByEmail(db, normalized.data) : null;
+    if (!account?.passwordHash || password.length > PASSWORD_MAX_LENGTH) {
+      await decoyVerify(password.slice(0, PASSWORD_MAX_LENGTH));
+      return { ok: false, reason: !account ? 'unknown_email' : account.passwordHash ? 'bad_password' : 'no_password', account };
+    }
+    const valid = await verifyPassword(account.passwordHash, password);
+    if (!valid) return { ok: false, reason: 'bad_password', account };
+    if (account.disabled) return { ok: false, reason: 'disabled', account };
+    if (needsRehash(account.passwordHash)) {
+      await updateAccountPasswordHash(db, account.id, await hashPassword(password));
+    }
+    return { ok: true, account };
+  }
+
   async function requireByEmail(email: string): Promise<Account> {
     const account = await findAccountByEmail(db, parse(emailSchema, email, 'account.invalid_email'));
     if (!account) throw new AppError('account.not_found', `no account with email ${email}`, 404);
@@ -62,22 +92,18 @@ export function createAccountService(db: Database) {
      * a disabled account all return null after the same argon2 work, so callers show one message.
      */
     async authenticate(email: string, password: string): Promise<Account | null> {
-      const normalized = emailSchema.safeParse(email);
-      const account = normalized.success ? await findAccountByEmail(db, normalized.data) : null;
-      if (!account?.passwordHash || password.length > PASSWORD_MAX_LENGTH) {
-        await decoyVerify(password.slice(0, PASSWORD_MAX_LENGTH));
-        return null;
-      }
-      const valid = await verifyPassword(account.passwordHash, password);
-      if (!valid || account.disabled) return null;
-      if (needsRehash(account.passwordHash)) {
-        await updateAccountPasswordHash(db, account.id, await hashPassword(password));
-      }
-      return account;
+      const check = await checkCredentials(email, password);
+      return check.ok ? check.account : null;
     },
+
+    checkCredentials,
+
+    /** The password rules, for pages that check before doing more work. */
+    passwordPolicy: policy,
 
     async create(input: NewAccountInput): Promise<Account & { roles: string[] }> {
       const data = parse(newAccountSchema, input, 'account.invalid');
+      if (data.password) requireGoodPassword(data.password, data.email);
       const passwordHash = data.password ? await hashPassword(data.password) : null;
       return db.transaction(async (tx) => {
         const account = await insertAccount(tx, { ...data, passwordHash });
@@ -98,10 +124,15 @@ export function createAccountService(db: Database) {
     list: (): Promise<Array<Account & { roles: string[] }>> => listAccountsWithRoles(db),
     rolesOf: (accountId: string): Promise<string[]> => findRoleNamesByAccountId(db, accountId),
 
-    async setPassword(email: string, password: string): Promise<Account> {
-      const hash = await hashPassword(parse(passwordSchema, password, 'account.invalid_password'));
+    /** An operator sets a password (CLI); recorded in the audit log with the change. */
+    async setPassword(email: string, password: string, context: { actor?: string } = {}): Promise<Account> {
       const account = await requireByEmail(email);
-      await updateAccountPasswordHash(db, account.id, hash);
+      requireGoodPassword(password, account.email);
+      const hash = await hashPassword(password);
+      await db.transaction(async (tx) => {
+        await updateAccountPasswordHash(tx, account.id, hash);
+        await insertAuditEvent(tx, { event: 'password.changed', reason: 'set_by_operator', accountId: account.id, email: account.email, details: context.actor ? { actor: context.actor } : null });
+      });
       return account;
     },
 

@@ -11,6 +11,12 @@ type Env = Record<string, string | undefined>;
 
 const int = (value: string) => (/^-?\d+$/.test(value) ? Number(value) : value);
 const bool = (value: string) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
+const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+// "10/1h" → 10 per hour; unparseable strings pass through for the schema to report.
+const rate = (value: string) => {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*([smhd]?)\s*$/.exec(value);
+  return match ? { points: Number(match[1]), durationSeconds: Number(match[2]) * units[match[3] || 's']! } : value;
+};
 const list = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
 
 // Environment variable → config path and how to read the string. Unparseable strings are
@@ -34,6 +40,25 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['TTL_INTERACTION', ['ttl', 'interaction'], int],
   ['TTL_SESSION', ['ttl', 'session'], int],
   ['TTL_GRANT', ['ttl', 'grant'], int],
+  ['TTL_EMAIL_VERIFICATION', ['ttl', 'emailVerification'], int],
+  ['TTL_PASSWORD_RESET', ['ttl', 'passwordReset'], int],
+  ['REGISTRATION_ENABLED', ['registration', 'enabled'], bool],
+  ['REQUIRE_VERIFIED_EMAIL', ['requireVerifiedEmail'], bool],
+  ['PASSWORD_MIN_LENGTH', ['passwordMinLength'], int],
+  ['SMTP_URL', ['mail', 'smtpUrl'], String],
+  ['MAIL_FROM', ['mail', 'from'], String],
+  ['LOCKOUT_THRESHOLD', ['lockout', 'threshold'], int],
+  ['LOCKOUT_STEP_SECONDS', ['lockout', 'stepSeconds'], int],
+  ['LOCKOUT_MAX_SECONDS', ['lockout', 'maxSeconds'], int],
+  ['LOCKOUT_RESET_SECONDS', ['lockout', 'resetSeconds'], int],
+  ['LIMIT_LOGIN_FAILURES_PER_ACCOUNT', ['limits', 'loginFailuresPerAccount'], rate],
+  ['LIMIT_LOGIN_FAILURES_PER_IP', ['limits', 'loginFailuresPerIp'], rate],
+  ['LIMIT_REGISTRATIONS_PER_IP', ['limits', 'registrationsPerIp'], rate],
+  ['LIMIT_REGISTRATIONS_PER_EMAIL', ['limits', 'registrationsPerEmail'], rate],
+  ['LIMIT_RESET_REQUESTS_PER_IP', ['limits', 'resetRequestsPerIp'], rate],
+  ['LIMIT_RESET_REQUESTS_PER_EMAIL', ['limits', 'resetRequestsPerEmail'], rate],
+  ['LIMIT_VERIFICATION_RESENDS_PER_IP', ['limits', 'verificationResendsPerIp'], rate],
+  ['LIMIT_VERIFICATION_RESENDS_PER_EMAIL', ['limits', 'verificationResendsPerEmail'], rate],
 ];
 
 
@@ -136,6 +161,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 function refuseDevelopmentDefaults(config: Config): void {
   const problems: string[] = [];
   if (!config.databaseUrl) problems.push('the embedded database is for development: set DATABASE_URL to a PostgreSQL server');
+  if (!config.mail.smtpUrl) problems.push('mail for verification and password reset needs a server: set SMTP_URL (smtp:// or smtps://) and MAIL_FROM');
   if (!config.cookieKeys) problems.push('generated cookie keys are for development: set COOKIE_KEYS to one or more random strings of 32+ characters, comma-separated');
   const url = new URL(config.issuer);
   if (url.protocol === 'http:' && !loopbackHosts.has(url.hostname)) {

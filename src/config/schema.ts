@@ -10,6 +10,10 @@ const ttlSchema = z.strictObject({
   idToken: z.number().int().positive().default(3600),
   refreshToken: z.number().int().positive().default(14 * 24 * 3600),
   interaction: z.number().int().positive().default(3600),
+  /** Email verification links (single-use). */
+  emailVerification: z.number().int().positive().default(24 * 3600),
+  /** Password reset links (single-use). */
+  passwordReset: z.number().int().positive().max(24 * 3600).default(30 * 60),
   session: z.number().int().positive().default(14 * 24 * 3600),
   grant: z.number().int().positive().default(14 * 24 * 3600),
 });
@@ -69,6 +73,36 @@ export const upstreamSchema = z.discriminatedUnion('kind', [
 
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 
+/** `points` events per `durationSeconds`, per key (an IP address, an email, an account). */
+const rateSchema = (points: number, durationSeconds: number) => z.strictObject({
+  points: z.number().int().positive(),
+  durationSeconds: z.number().int().positive(),
+}).default({ points, durationSeconds });
+
+// Defaults: ASVS 5 V6.3 caps failed logins at 100 per hour per account; the lockout follows
+// Keycloak's brute-force defaults (30 consecutive failures, locks growing by 60 s up to 15 min,
+// the count forgotten after 12 h without failures).
+const limitsSchema = z.strictObject({
+  loginFailuresPerAccount: rateSchema(100, 3600),
+  loginFailuresPerIp: rateSchema(300, 3600),
+  registrationsPerIp: rateSchema(10, 3600),
+  registrationsPerEmail: rateSchema(3, 3600),
+  resetRequestsPerIp: rateSchema(10, 3600),
+  resetRequestsPerEmail: rateSchema(3, 3600),
+  verificationResendsPerIp: rateSchema(10, 3600),
+  verificationResendsPerEmail: rateSchema(3, 3600),
+});
+
+const lockoutSchema = z.strictObject({
+  /** Consecutive failed logins on one account before it is locked for a while. */
+  threshold: z.number().int().min(1).default(30),
+  /** The first lock lasts this long; each further lock this much longer. */
+  stepSeconds: z.number().int().positive().default(60),
+  maxSeconds: z.number().int().positive().default(900),
+  /** The consecutive count is forgotten after this long without a failure. */
+  resetSeconds: z.number().int().positive().default(12 * 3600),
+});
+
 export const configSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
@@ -86,6 +120,19 @@ export const configSchema = z.strictObject({
   /** Trust X-Forwarded-* from a reverse proxy in front of the provider. */
   trustProxy: z.boolean().default(false),
   ttl: ttlSchema.default(() => ttlSchema.parse({})),
+  /** Self-service sign-up on the hosted pages. */
+  registration: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  /** Sign-in completes only once the account's email is verified. */
+  requireVerifiedEmail: z.boolean().default(false),
+  /** Minimum password length in characters (ASVS 5: at least 8; 64 are always accepted). */
+  passwordMinLength: z.number().int().min(8).max(64).default(8),
+  mail: z.strictObject({
+    /** smtp:// or smtps:// URL; unset outside production, mail goes to the log and DATA_DIR/outbox. */
+    smtpUrl: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    from: z.string().min(3).default('Sign-in <no-reply@localhost>'),
+  }).default({ from: 'Sign-in <no-reply@localhost>' }),
+  limits: limitsSchema.default(() => limitsSchema.parse({})),
+  lockout: lockoutSchema.default(() => lockoutSchema.parse({})),
   /** Sign-in with Google, GitHub or OpenID Connect providers; one button per entry, in order. */
   upstreams: z.array(upstreamSchema).default([]).superRefine((upstreams, ctx) => {
     const seen = new Set<string>();

@@ -31,3 +31,9 @@ export async function upsertConsent(db: Queryable, consent: Consent): Promise<vo
     [consent.accountId, consent.clientId, consent.scopes, consent.claims, JSON.stringify(consent.resourceScopes)],
   );
 }
+
+/** Forgets every consent an account gave; its next sign-in to each client asks again. */
+export async function deleteConsentsOf(db: Queryable, accountId: string): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM consents WHERE account_id = $1', [accountId]);
+  return rowCount;
+}

@@ -18,6 +18,8 @@ export interface Database extends Queryable {
   close(): Promise<void>;
   /** True when this is the embedded PGlite database. */
   readonly embedded: boolean;
+  /** The pg pool underneath, for libraries that take one (rate-limiter-flexible). */
+  readonly pool: pg.Pool;
 }
 
 function wrap(client: pg.PoolClient | pg.Pool): Queryable {
@@ -38,6 +40,7 @@ export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onCl
   let closed = false;
   return {
     embedded: options.embedded,
+    pool,
     query: pooled.query,
     async transaction(fn) {
       const client = await pool.connect();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Database, Queryable } from '../db/database.ts';
-import type { AccountService } from '../accounts/service.ts';
+import type { Account } from '../accounts/repository.ts';
+import type { RequestContext } from '../accounts/sign-in.ts';
 import { findAccountByEmail, findAccountById, insertAccount, markEmailVerified } from '../accounts/repository.ts';
 import { AppError, isAppError, isUniqueViolation } from '../errors.ts';
 import type { AttemptStore } from './attempt-store.ts';
@@ -69,7 +70,10 @@ function newAccountFrom(profile: UpstreamProfile & { email: string }) {
 
 export type FederationService = ReturnType<typeof createFederationService>;
 
-export function createFederationService(db: Database, accounts: AccountService, store: AttemptStore) {
+/** Checks a local password with the same limits and audit as the login form. */
+export type CheckPassword = (email: string, password: string, context: RequestContext) => Promise<Account | null>;
+
+export function createFederationService(db: Database, checkPassword: CheckPassword, store: AttemptStore) {
   /**
    * The account rules, in order: a known identity signs in its account; a verified upstream email
    * matching a verified local email links; a match where either side is unverified needs the
@@ -107,7 +111,7 @@ export function createFederationService(db: Database, accounts: AccountService, 
   }
 
   async function requireAccount(email: string) {
-    const account = await accounts.findByEmail(email);
+    const account = await findAccountByEmail(db, email.trim().toLowerCase());
     if (!account) throw new AppError('account.not_found', `no account with email ${email}`, 404);
     return account;
   }
@@ -153,8 +157,8 @@ export function createFederationService(db: Database, accounts: AccountService, 
      * Links the pending identity once the password of the local account is right. When the
      * upstream verified the same address, the local email counts as verified from now on.
      */
-    async confirmLink(link: PendingLink, password: string): Promise<LinkResult> {
-      const account = await accounts.authenticate(link.accountEmail, password);
+    async confirmLink(link: PendingLink, password: string, context: RequestContext): Promise<LinkResult> {
+      const account = await checkPassword(link.accountEmail, password, context);
       if (!account || account.id !== link.accountId) return { type: 'wrong_password' };
       try {
         return await db.transaction(async (tx): Promise<LinkResult> => {

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { errors } from 'oidc-provider';
 import { isAppError } from '../errors.ts';
+import { RateLimitedError } from '../security/rate-limits.ts';
 import type { Logger } from '../log.ts';
 import type { RenderPage } from '../pages/render.ts';
 
@@ -26,6 +27,10 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
         message = 'Go back to the application you came from and sign in again.';
       } else if (isAppError(error) && error.expose) {
         ({ status, code, message } = error);
+        if (error instanceof RateLimitedError) {
+          title = 'Too many attempts';
+          ctx.set('retry-after', String(error.retryAfterSeconds));
+        }
       } else if (error instanceof errors.OIDCProviderError && error.expose) {
         status = error.status;
         code = error.error;

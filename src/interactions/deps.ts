@@ -6,6 +6,8 @@ import type { Logger } from '../log.ts';
 import type { Csrf } from './csrf.ts';
 import type { FederationService } from '../federation/service.ts';
 import type { Upstream } from '../federation/upstream.ts';
+import type { SignInService } from '../accounts/sign-in.ts';
+import type { SelfService } from '../accounts/self-service.ts';
 
 /** What the interaction handlers need; wired in deps.ts. */
 export interface InteractionDeps {
@@ -20,4 +22,8 @@ export interface InteractionDeps {
   federation: FederationService;
   /** The public base URL; upstream redirect URIs hang off it. */
   issuer: string;
+  signIn: SignInService;
+  selfService: SelfService;
+  /** Whether people may create accounts on the hosted pages. */
+  registrationEnabled: boolean;
 }

@@ -6,6 +6,7 @@ import { renderFederationFailure } from './federation-failure.ts';
 import { secondsLeft } from './federation-start.ts';
 import { completeFederatedLogin } from './federation-callback.ts';
 import { AppError } from '../errors.ts';
+import { requestContext } from './request.ts';
 
 function renderLinkPage(ctx: Context, deps: InteractionDeps, uid: string, link: PendingLink, error: string | null): void {
   const upstream = deps.upstreams.get(link.upstreamId);
@@ -52,7 +53,7 @@ export function submitLink(deps: InteractionDeps): Middleware {
       renderFederationFailure(ctx, deps, { reason: 'state_invalid', upstream, uid: details.uid, detail: 'no pending link' });
       return;
     }
-    const result = link.hasPassword ? await deps.federation.confirmLink(link, fields.password ?? '') : { type: 'wrong_password' as const };
+    const result = link.hasPassword ? await deps.federation.confirmLink(link, fields.password ?? '', requestContext(ctx)) : { type: 'wrong_password' as const };
     if (result.type === 'wrong_password') {
       const failedAttempts = link.failedAttempts + 1;
       deps.logger.warn({ event: 'federation.link_password_failed', upstream: upstream.id, accountId: link.accountId, failedAttempts, ip: ctx.ip, id: ctx.state.requestId }, 'wrong password while linking');

@@ -2,7 +2,7 @@ import type { InteractionDeps } from './deps.ts';
 
 /** Everything the login page shows, from any handler that renders it (first view, failed login). */
 export async function loginPage(
-  { provider, csrf, renderPage, upstreams }: InteractionDeps,
+  { provider, csrf, renderPage, upstreams, registrationEnabled }: InteractionDeps,
   details: { uid: string; params: Record<string, unknown> },
   form: { email: string; error: string | null },
 ): Promise<string> {
@@ -14,6 +14,7 @@ export async function loginPage(
     clientName: client?.clientName ?? client?.clientId ?? 'the application',
     // Only configured upstreams get a button.
     upstreams: [...upstreams.values()].map((upstream) => ({ id: upstream.id, kind: upstream.kind, displayName: upstream.displayName })),
+    registrationEnabled,
     ...form,
   });
 }

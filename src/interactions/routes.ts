@@ -9,6 +9,8 @@ import { abortInteraction } from './abort.ts';
 import { startFederation } from './federation-start.ts';
 import { relayCallback, finishFederation } from './federation-callback.ts';
 import { showLink, submitLink, cancelLink } from './federation-link.ts';
+import { showRegister, submitRegister, resendVerification } from './register.ts';
+import { showForgotPassword, submitForgotPassword } from './forgot-password.ts';
 
 const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: InteractionDeps) => Middleware }> = [
   { method: 'get', path: '/interaction/:uid', handler: showInteraction },
@@ -21,6 +23,11 @@ const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: Inte
   { method: 'get', path: '/interaction/:uid/link', handler: showLink },
   { method: 'post', path: '/interaction/:uid/link', handler: submitLink },
   { method: 'post', path: '/interaction/:uid/link/cancel', handler: cancelLink },
+  { method: 'get', path: '/interaction/:uid/register', handler: showRegister },
+  { method: 'post', path: '/interaction/:uid/register', handler: submitRegister },
+  { method: 'post', path: '/interaction/:uid/resend', handler: resendVerification },
+  { method: 'get', path: '/interaction/:uid/forgot', handler: showForgotPassword },
+  { method: 'post', path: '/interaction/:uid/forgot', handler: submitForgotPassword },
 ];
 
 export function interactionRouter(deps: InteractionDeps): Router {

@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
+import type { RevokeAccountState } from '../../src/oidc/adapters/account-state.ts';
 
 export interface AdapterUnderTest {
   factory: AdapterFactory;
+  /** Revokes everything one account holds in the same store as `factory`. */
+  revokeAccountState: RevokeAccountState;
   teardown(): Promise<void>;
 }
 
@@ -68,6 +71,42 @@ export function adapterContract(name: string, setup: () => Promise<AdapterUnderT
     function adapter(model: string): Adapter {
       if (!subject) throw new Error('adapter setup failed');
       return subject.factory(model);
+    }
+
+    function revokeAccount(accountId: string): Promise<number> {
+      if (!subject) throw new Error('adapter setup failed');
+      return subject.revokeAccountState(accountId);
+    }
+
+    type Stored = readonly [model: string, id: string];
+
+    /** What an account typically holds: a session, a grant, and a code and tokens under it. */
+    async function accountState(accountId: string, ttl = 60) {
+      const [session, grantId, code, access, refresh, device] = [newId(), newId(), newId(), newId(), newId(), newId()];
+      const [uid, userCode] = [newId(), newId()];
+      await adapter('Session').upsert(session, { jti: session, uid, accountId, loginTs: nowSeconds(), authorizations: { 'client-1': { grantId } } }, ttl);
+      await adapter('Grant').upsert(grantId, { jti: grantId, kind: 'Grant', accountId, clientId: 'client-1' }, ttl);
+      await adapter('AuthorizationCode').upsert(code, token(grantId, { accountId }), ttl);
+      await adapter('AccessToken').upsert(access, token(grantId, { accountId }), ttl);
+      await adapter('RefreshToken').upsert(refresh, token(grantId, { accountId }), ttl);
+      await adapter('DeviceCode').upsert(device, token(grantId, { accountId, userCode }), ttl);
+      const records: Stored[] = [
+        ['Session', session],
+        ['Grant', grantId],
+        ['AuthorizationCode', code],
+        ['AccessToken', access],
+        ['RefreshToken', refresh],
+        ['DeviceCode', device],
+      ];
+      return { records, grantId, uid, userCode };
+    }
+
+    async function expectGone(records: readonly Stored[]): Promise<void> {
+      for (const [model, id] of records) expect(await adapter(model).find(id), `${model} ${id}`).toBeUndefined();
+    }
+
+    async function expectKept(records: readonly Stored[]): Promise<void> {
+      for (const [model, id] of records) expect(await adapter(model).find(id), `${model} ${id}`).toBeDefined();
     }
 
     it('stores and finds a payload', async () => {
@@ -246,6 +285,80 @@ export function adapterContract(name: string, setup: () => Promise<AdapterUnderT
       expect(await adapter('AccessToken').find(first)).toBeUndefined();
       expect(await adapter('AccessToken').find(second)).toBeUndefined();
       await expect(adapter('AccessToken').revokeByGrantId(newId())).resolves.toBeUndefined();
+    });
+
+    it('revokes everything an account holds, and everything under its grants, and nothing else', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const a = await accountState(accountA);
+      const b = await accountState(accountB);
+      // Issued under A's grant without an accountId: only the grant index leads to it.
+      const anonymous = newId();
+      await adapter('AccessToken').upsert(anonymous, { jti: anonymous, grantId: a.grantId, clientId: 'client-1', scope: 'openid' }, 60);
+      // Client credentials: no account, no grant.
+      const clientCredentials = newId();
+      await adapter('ClientCredentials').upsert(clientCredentials, { jti: clientCredentials, clientId: 'client-1', kind: 'ClientCredentials' }, 60);
+      const goneRecords: Stored[] = [...a.records, ['AccessToken', anonymous]];
+      const keptRecords: Stored[] = [...b.records, ['ClientCredentials', clientCredentials]];
+      await expectKept([...goneRecords, ...keptRecords]);
+
+      expect(await revokeAccount(accountA)).toBe(goneRecords.length);
+
+      await expectGone(goneRecords);
+      expect(await adapter('Session').findByUid(a.uid)).toBeUndefined();
+      expect(await adapter('DeviceCode').findByUserCode(a.userCode)).toBeUndefined();
+      await expectKept(keptRecords);
+      expect(await adapter('Session').findByUid(b.uid)).toBeDefined();
+      expect(await adapter('DeviceCode').findByUserCode(b.userCode)).toBeDefined();
+
+      expect(await revokeAccount(accountA)).toBe(0);
+      await expectKept(keptRecords);
+    });
+
+    it('revokes nothing for an account that holds nothing', async () => {
+      expect(await revokeAccount(newId())).toBe(0);
+    });
+
+    it('revokes the records an account still holds when some of them expired', async () => {
+      const accountId = newId();
+      const [expiring, lasting] = [newId(), newId()];
+      const grant = await accountState(accountId);
+      await adapter('AccessToken').upsert(expiring, token(grant.grantId, { accountId }), 1);
+      await adapter('Session').upsert(lasting, { jti: lasting, accountId }, 60);
+      await sleep(1_500);
+
+      expect(await revokeAccount(accountId)).toBe(grant.records.length + 1);
+      await expectGone([...grant.records, ['AccessToken', expiring], ['Session', lasting]]);
+    });
+
+    it('revokes an account whose records all expired', async () => {
+      const accountId = newId();
+      const { records } = await accountState(accountId, 1);
+      await sleep(1_500);
+      expect(await revokeAccount(accountId)).toBe(0);
+      await expectGone(records);
+    });
+
+    it('revokes a record by the account it names now, not the one it named when first stored', async () => {
+      const [first, second] = [newId(), newId()];
+      const id = newId();
+      await adapter('Session').upsert(id, { jti: id, accountId: first }, 60);
+      await adapter('Session').upsert(id, { jti: id, accountId: second }, 60);
+
+      expect(await revokeAccount(first)).toBe(0);
+      expect(await adapter('Session').find(id)).toEqual({ jti: id, accountId: second });
+      expect(await revokeAccount(second)).toBe(1);
+      expect(await adapter('Session').find(id)).toBeUndefined();
+    });
+
+    it('keeps revoking an account across destroys and new records', async () => {
+      const accountId = newId();
+      const [destroyed, later] = [newId(), newId()];
+      await adapter('AccessToken').upsert(destroyed, token(newId(), { accountId }), 60);
+      await adapter('AccessToken').destroy(destroyed);
+      expect(await revokeAccount(accountId)).toBe(0);
+      await adapter('AccessToken').upsert(later, token(newId(), { accountId }), 60);
+      expect(await revokeAccount(accountId)).toBe(1);
+      expect(await adapter('AccessToken').find(later)).toBeUndefined();
     });
 
     it('keeps models apart when they share an id', async () => {

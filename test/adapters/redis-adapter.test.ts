@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRedisAdapterFactory } from '../../src/oidc/adapters/redis.ts';
+import { createAccountStateRevoker } from '../../src/oidc/adapters/account-state.ts';
+import type { Database } from '../../src/db/database.ts';
 import { adapterContract, newId, type AdapterUnderTest } from './contract.ts';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -26,6 +29,13 @@ if (skip) {
   console.warn(`\n!!! Redis is not reachable at ${url}: SKIPPING the Redis adapter tests. Set REDIS_URL to require Redis.\n`);
 }
 
+/** With Redis configured the revoker must never touch the database. */
+const unusedDatabase = new Proxy({} as Database, {
+  get() {
+    throw new Error('the SQL database must not be used when Redis is configured');
+  },
+});
+
 interface RedisUnderTest extends AdapterUnderTest {
   redis: Redis;
   prefix: string;
@@ -45,6 +55,7 @@ async function connect(): Promise<RedisUnderTest> {
     redis,
     prefix,
     factory: createRedisAdapterFactory(redis, prefix),
+    revokeAccountState: createAccountStateRevoker({ redis, prefix, db: unusedDatabase }),
     async teardown() {
       // SCAN, not KEYS: KEYS blocks the server while it walks the whole keyspace.
       let cursor = '0';
@@ -125,6 +136,91 @@ describe.skipIf(skip)('RedisAdapter', () => {
       await subject.factory('AccessToken').destroy(token);
       expect(await subject.redis.exists(`${subject.prefix}uid:Session:${uid}`)).toBe(0);
       expect(await subject.redis.exists(`${subject.prefix}grant:${grantId}`)).toBe(0);
+    });
+
+    it('stretches the account index TTL to its longest-lived member, never shortening it', async () => {
+      const accountId = newId();
+      const accountKey = `${subject.prefix}account:${accountId}`;
+      await subject.factory('Session').upsert(newId(), { accountId }, 60);
+      const first = await subject.redis.ttl(accountKey);
+      expect(first).toBeGreaterThan(55);
+      expect(first).toBeLessThanOrEqual(60);
+
+      await subject.factory('RefreshToken').upsert(newId(), { accountId, grantId: newId() }, 600);
+      await subject.factory('AccessToken').upsert(newId(), { accountId, grantId: newId() }, 30);
+      const stretched = await subject.redis.ttl(accountKey);
+      expect(stretched).toBeGreaterThan(595);
+      expect(stretched).toBeLessThanOrEqual(600);
+      expect(await subject.redis.scard(accountKey)).toBe(3);
+
+      expect(await subject.revokeAccountState(accountId)).toBe(3);
+      expect(await subject.redis.exists(accountKey)).toBe(0);
+    });
+
+    it('keeps the account index without TTL while a member has none, and cleans it on destroy', async () => {
+      const [accountId, lasting, forever] = [newId(), newId(), newId()];
+      const accountKey = `${subject.prefix}account:${accountId}`;
+      await subject.factory('Session').upsert(lasting, { jti: lasting, accountId }, 60);
+      await subject.factory('Grant').upsert(forever, { jti: forever, accountId });
+      expect(await subject.redis.ttl(accountKey)).toBe(-1);
+      await subject.factory('Session').upsert(newId(), { accountId }, 600);
+      expect(await subject.redis.ttl(accountKey)).toBe(-1);
+
+      await subject.factory('Grant').destroy(forever);
+      expect(await subject.redis.sismember(accountKey, `${subject.prefix}Grant:${forever}`)).toBe(0);
+      expect(await subject.redis.scard(accountKey)).toBe(2);
+    });
+
+    it('drops expired members from an index when it adds one', async () => {
+      const [accountId, grantId] = [newId(), newId()];
+      const accountKey = `${subject.prefix}account:${accountId}`;
+      const grantKey = `${subject.prefix}grant:${grantId}`;
+      await subject.factory('AccessToken').upsert(newId(), { accountId, grantId }, 1);
+      await sleep(1_500);
+      const fresh = newId();
+      await subject.factory('AccessToken').upsert(fresh, { accountId, grantId }, 60);
+      // Small sets are checked whole, so this is deterministic.
+      expect(await subject.redis.smembers(accountKey)).toEqual([`${subject.prefix}AccessToken:${fresh}`]);
+      expect(await subject.redis.smembers(grantKey)).toEqual([`${subject.prefix}AccessToken:${fresh}`]);
+      expect(await subject.redis.ttl(accountKey)).toBeGreaterThan(55);
+    });
+
+    it('leaves no index or pointer of a revoked account behind', async () => {
+      const [accountId, session, grantId, token, device, uid, userCode] = [newId(), newId(), newId(), newId(), newId(), newId(), newId()];
+      await subject.factory('Session').upsert(session, { jti: session, uid, accountId });
+      await subject.factory('Grant').upsert(grantId, { jti: grantId, accountId });
+      await subject.factory('AccessToken').upsert(token, { jti: token, grantId });
+      await subject.factory('DeviceCode').upsert(device, { jti: device, grantId, accountId, userCode });
+      // A token of the account under a grant the account set does not list.
+      const [strayGrant, stray] = [newId(), newId()];
+      await subject.factory('RefreshToken').upsert(stray, { jti: stray, grantId: strayGrant, accountId });
+
+      expect(await subject.revokeAccountState(accountId)).toBe(5);
+      for (const key of [
+        `${subject.prefix}account:${accountId}`,
+        `${subject.prefix}grant:${grantId}`,
+        `${subject.prefix}grant:${strayGrant}`,
+        `${subject.prefix}uid:Session:${uid}`,
+        `${subject.prefix}userCode:DeviceCode:${userCode}`,
+      ]) {
+        expect(await subject.redis.exists(key), key).toBe(0);
+      }
+    });
+
+    it('revokes the tokens of an account grant whose Grant record already expired', async () => {
+      const [accountId, session, grantId, token] = [newId(), newId(), newId(), newId()];
+      // The session keeps the account set alive past the Grant record.
+      await subject.factory('Session').upsert(session, { jti: session, accountId }, 60);
+      await subject.factory('Grant').upsert(grantId, { jti: grantId, accountId }, 1);
+      await subject.factory('AccessToken').upsert(token, { jti: token, grantId }, 60);
+      await sleep(1_500);
+      expect(await subject.revokeAccountState(accountId)).toBe(2);
+      expect(await subject.factory('AccessToken').find(token)).toBeUndefined();
+      expect(await subject.redis.exists(`${subject.prefix}grant:${grantId}`)).toBe(0);
+    });
+
+    it('refuses to revoke an empty account id', async () => {
+      await expect(subject.revokeAccountState('')).rejects.toThrow(TypeError);
     });
 
     it('keeps the record TTL when consuming', async () => {

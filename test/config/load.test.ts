@@ -64,12 +64,13 @@ describe('configuration', () => {
     expect(message).toMatch(/DATABASE_URL/);
     expect(message).toMatch(/COOKIE_KEYS/);
     expect(message).toMatch(/ISSUER .*https/);
+    expect(message).toMatch(/SMTP_URL/);
     const ok = loadConfig({
-      NODE_ENV: 'production', ISSUER: 'https://id.example.com', DATABASE_URL: 'postgres://db/idp', COOKIE_KEYS: 'k'.repeat(40),
+      NODE_ENV: 'production', ISSUER: 'https://id.example.com', DATABASE_URL: 'postgres://db/idp', COOKIE_KEYS: 'k'.repeat(40), SMTP_URL: 'smtp://mail.internal:587',
     }, cwd);
     expect(ok.production).toBe(true);
     // A loopback http issuer is fine, for a production build tried out locally.
-    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000', DATABASE_URL: 'postgres://db/idp', COOKIE_KEYS: 'k'.repeat(40) }, cwd).issuer).toBe('http://localhost:3000');
+    expect(loadConfig({ NODE_ENV: 'production', ISSUER: 'http://localhost:3000', DATABASE_URL: 'postgres://db/idp', COOKIE_KEYS: 'k'.repeat(40), SMTP_URL: 'smtp://mail.internal' }, cwd).issuer).toBe('http://localhost:3000');
   });
 });
 
@@ -129,6 +130,27 @@ describe('upstream identity providers in configuration', () => {
     expect(() => loadConfig({}, cwd)).toThrow(/upstreams\.1\.id: duplicate upstream id google/);
     writeFileSync(join(cwd, 'config/idp.json'), JSON.stringify({ upstreams: [{ id: 'Bad Id', kind: 'google', clientId: 'a', clientSecret: 'b' }] }));
     expect(() => loadConfig({}, cwd)).toThrow(/upstreams\.0\.id/);
+  });
+});
+
+describe('self-service and abuse-protection settings', () => {
+  it('defaults to Keycloak-like lockout and ASVS limits', () => {
+    const config = loadConfig({}, emptyDir());
+    expect(config.lockout).toEqual({ threshold: 30, stepSeconds: 60, maxSeconds: 900, resetSeconds: 43_200 });
+    expect(config.limits.loginFailuresPerAccount).toEqual({ points: 100, durationSeconds: 3600 });
+    expect(config.registration.enabled).toBe(true);
+    expect(config.requireVerifiedEmail).toBe(false);
+    expect(config.ttl).toMatchObject({ emailVerification: 86_400, passwordReset: 1800 });
+  });
+
+  it('reads limits as N/duration from the environment', () => {
+    const config = loadConfig({ LIMIT_REGISTRATIONS_PER_IP: '5/15m', LIMIT_LOGIN_FAILURES_PER_IP: '1000/1d', LOCKOUT_THRESHOLD: '5', REGISTRATION_ENABLED: 'false', PASSWORD_MIN_LENGTH: '12' }, emptyDir());
+    expect(config.limits.registrationsPerIp).toEqual({ points: 5, durationSeconds: 900 });
+    expect(config.limits.loginFailuresPerIp).toEqual({ points: 1000, durationSeconds: 86_400 });
+    expect(config).toMatchObject({ lockout: { threshold: 5 }, registration: { enabled: false }, passwordMinLength: 12 });
+    expect(() => loadConfig({ LIMIT_REGISTRATIONS_PER_IP: 'lots' }, emptyDir())).toThrow(/limits\.registrationsPerIp/);
+    expect(() => loadConfig({ PASSWORD_MIN_LENGTH: '6' }, emptyDir())).toThrow(/passwordMinLength/);
+    expect(() => loadConfig({ SMTP_URL: 'http://mail' }, emptyDir())).toThrow(/mail\.smtpUrl/);
   });
 });
 

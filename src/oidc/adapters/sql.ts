@@ -2,9 +2,10 @@ import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from '
 import type { Database } from '../../db/database.ts';
 
 /*
- * One table, oidc_payloads (migrations/0006_provider_state.sql), for every model. The indexed
- * fields (grant_id, user_code, uid) are copied out of the payload into columns; expiry is checked
- * on every read, so rows past expires_at are invisible until deleteExpiredPayloads removes them.
+ * One table, oidc_payloads (migrations/0006_provider_state.sql, account_id from
+ * 0009_provider_state_accounts.sql), for every model. The indexed fields (grant_id, account_id,
+ * user_code, uid) are copied out of the payload into columns; expiry is checked on every read, so
+ * rows past expires_at are invisible until deleteExpiredPayloads removes them.
  */
 
 const UNEXPIRED = '(expires_at IS NULL OR expires_at > now())';
@@ -25,13 +26,14 @@ class SqlAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     // An upsert replaces the whole record, as in the Redis adapter: consumed only if the payload says so.
     await this.#db.query(
-      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at, account_id)
        VALUES ($1, $2, $3::jsonb, $4, $5, $6,
                now() + make_interval(secs => $7::double precision),
-               CASE WHEN $8::boolean THEN now() END)
+               CASE WHEN $8::boolean THEN now() END, $9)
        ON CONFLICT (model, id) DO UPDATE SET
          payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
-         uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`,
+         uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at,
+         account_id = excluded.account_id`,
       [
         this.#model,
         id,
@@ -43,6 +45,8 @@ class SqlAdapter implements Adapter {
         // now() + NULL is NULL: no expiry.
         expiresIn ?? null,
         Boolean(payload.consumed),
+        // || rather than ??: an empty accountId is no account, as in the Redis adapter.
+        payload.accountId || null,
       ],
     );
   }
@@ -104,4 +108,30 @@ export function createSqlAdapterFactory(db: Database): AdapterFactory {
 export async function deleteExpiredPayloads(db: Database): Promise<number> {
   const { rowCount } = await db.query('DELETE FROM oidc_payloads WHERE expires_at <= now()');
   return rowCount;
+}
+
+/**
+ * Ends everything one account holds in one statement: its own rows (sessions, grants, codes,
+ * tokens) and every row issued under one of its Grant rows, even one without account_id (a
+ * Grant row past its expiry still counts until deleteExpiredPayloads removes it). Expired rows
+ * go too but are not counted, as in the Redis adapter where they are already gone: returns how
+ * many live records it deleted.
+ * A row written after the statement survives it: a request of the account already in flight can
+ * still save the Session or Grant it loaded before, so a caller that must be airtight also has to
+ * refuse the account's older logins elsewhere (e.g. in findAccount).
+ * The ARRAY(...) subquery runs once, before the scan, so both conditions can use their index.
+ */
+export async function revokeAccountStateSql(db: Database, accountId: string): Promise<number> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  const { rows } = await db.query<{ removed: number }>(
+    `WITH removed AS (
+       DELETE FROM oidc_payloads
+       WHERE account_id = $1
+          OR grant_id = ANY (ARRAY(SELECT id FROM oidc_payloads WHERE model = 'Grant' AND account_id = $1))
+       RETURNING ${UNEXPIRED} AS live
+     )
+     SELECT (count(*) FILTER (WHERE live))::int AS removed FROM removed`,
+    [accountId],
+  );
+  return rows[0]?.removed ?? 0;
 }

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import type { Database } from '../db/database.ts';
+import type { AuditLog } from '../audit/service.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { MailTemplate, RenderMail } from '../mail/templates.ts';
+import type { Logger } from '../log.ts';
+import { isAppError } from '../errors.ts';
+import { deleteConsentsOf } from '../consents/repository.ts';
+import { consume, RateLimitedError, waitText, type Limiter, type LimiterFactory, type Rate } from '../security/rate-limits.ts';
+import { limitKey } from '../security/rate-limits.ts';
+import type { LoginProtection } from '../security/login-protection.ts';
+import type { RevokeAccountState } from '../oidc/adapters/account-state.ts';
+import { findAccountById, insertAccount, markEmailVerified, updateAccountPasswordHash, type Account } from './repository.ts';
+import { consumeToken, findValidToken, insertToken, retireTokens } from './tokens-repository.ts';
+import { hashPassword } from './password.ts';
+import { emailSchema, type AccountService } from './service.ts';
+import type { RequestContext } from './sign-in.ts';
+
+export interface SelfServiceLimits {
+  registrationsPerIp: Rate;
+  registrationsPerEmail: Rate;
+  resetRequestsPerIp: Rate;
+  resetRequestsPerEmail: Rate;
+  verificationResendsPerIp: Rate;
+  verificationResendsPerEmail: Rate;
+}
+
+/** A form field the person has to change, with what to change. */
+export type FieldProblem = { ok: false; field: 'email' | 'password' | 'name'; message: string };
+
+const nameSchema = z.string().trim().max(200).transform((value) => value || null);
+
+export type SelfService = ReturnType<typeof createSelfService>;
+
+/**
+ * Registration, email verification and password reset. Every answer that depends on whether an
+ * account exists is the same either way (the person learns by mail), the same work is done
+ * either way (a password is hashed on both paths), and mail is sent in the background so the
+ * response time does not tell either.
+ */
+export function createSelfService(deps: {
+  db: Database;
+  accounts: AccountService;
+  audit: AuditLog;
+  mailer: Mailer;
+  renderMail: RenderMail;
+  limiter: LimiterFactory;
+  limits: SelfServiceLimits;
+  ttl: { emailVerification: number; passwordReset: number };
+  issuer: string;
+  revokeAccountState: RevokeAccountState;
+  protection: LoginProtection;
+  logger: Logger;
+}) {
+  const { db, accounts, audit, limits } = deps;
+  const limiters = {
+    registerIp: deps.limiter('register-ip', limits.registrationsPerIp),
+    registerEmail: deps.limiter('register-email', limits.registrationsPerEmail),
+    resetIp: deps.limiter('reset-ip', limits.resetRequestsPerIp),
+    resetEmail: deps.limiter('reset-email', limits.resetRequestsPerEmail),
+    resendIp: deps.limiter('resend-ip', limits.verificationResendsPerIp),
+    resendEmail: deps.limiter('resend-email', limits.verificationResendsPerEmail),
+  };
+
+  /** Counts the request against its IP and its email; the email limit is keyed whether or not an account has it. */
+  async function limit(byIp: Limiter, byEmail: Limiter, ip: string, email: string, what: string): Promise<void> {
+    for (const [limiter, key] of [[byIp, ip], [byEmail, email]] as const) {
+      const result = await consume(limiter, limitKey(key));
+      if (!result.ok) throw new RateLimitedError(`Too many ${what}. Try again in ${waitText(result.retryAfterSeconds)}.`, result.retryAfterSeconds);
+    }
+  }
+
+  function mail(to: string, template: MailTemplate, data: Record<string, unknown>): void {
+    deps.mailer.sendInBackground({ to, ...deps.renderMail(template, data) }, { template });
+  }
+
+  const link = (path: string, token: string) => `${deps.issuer}${path}?token=${token}`;
+  const hours = Math.round(deps.ttl.emailVerification / 3600);
+  const minutes = Math.round(deps.ttl.passwordReset / 60);
+
+  async function sendVerification(account: Account, context: RequestContext): Promise<void> {
+    const token = await db.transaction(async (tx) => {
+      const value = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification });
+      await audit.record({ event: 'email.verification_sent', accountId: account.id, email: account.email, ip: context.ip, userAgent: context.userAgent }, tx);
+      return value;
+    });
+    mail(account.email, 'verify-email', { name: account.name, link: link('/account/verify-email', token), expiresInHours: hours });
+  }
+
+  return {
+    async register(input: { email: string; password: string; name?: string | undefined }, context: RequestContext): Promise<{ ok: true } | FieldProblem> {
+      const email = emailSchema.safeParse(input.email);
+      if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
+      const name = nameSchema.safeParse(input.name ?? '');
+      if (!name.success) return { ok: false, field: 'name', message: 'Use at most 200 characters for your name.' };
+      const check = accounts.passwordPolicy.check(input.password, { email: email.data });
+      if (!check.ok) return { ok: false, field: 'password', message: check.message };
+      await limit(limiters.registerIp, limiters.registerEmail, context.ip, email.data, 'sign-up attempts');
+
+      const where = { email: email.data, ip: context.ip, userAgent: context.userAgent };
+      const alreadyRegistered = async (existing: Account) => {
+        await audit.record({ event: 'account.registration_attempted', reason: 'email_taken', accountId: existing.id, ...where });
+        mail(existing.email, 'registration-attempt', { loginUrl: deps.issuer });
+      };
+      const existing = await accounts.findByEmail(email.data);
+      // Hashed on both paths, so an existing email answers no faster than a new one.
+      const passwordHash = await hashPassword(input.password);
+      if (existing) {
+        await alreadyRegistered(existing);
+        return { ok: true };
+      }
+      let created: { account: Account; token: string };
+      try {
+        created = await db.transaction(async (tx) => {
+          const account = await insertAccount(tx, { email: email.data, emailVerified: false, passwordHash, name: name.data });
+          const token = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification });
+          await audit.record({ event: 'account.registered', accountId: account.id, ...where }, tx);
+          return { account, token };
+        });
+      } catch (error) {
+        // Registered by a concurrent request a moment ago: the same answer as any taken email.
+        if (!(isAppError(error) && error.code === 'account.email_taken')) throw error;
+        const raced = await accounts.findByEmail(email.data);
+        if (raced) await alreadyRegistered(raced);
+        return { ok: true };
+      }
+      mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token), expiresInHours: hours });
+      return { ok: true };
+    },
+
+    /** Sends a fresh verification link if the email belongs to an unverified account. Same answer for any email. */
+    async resendVerification(emailInput: string, context: RequestContext): Promise<{ ok: true } | FieldProblem> {
+      const email = emailSchema.safeParse(emailInput);
+      if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
+      await limit(limiters.resendIp, limiters.resendEmail, context.ip, email.data, 'requests for a new link');
+      const account = await accounts.findByEmail(email.data);
+      if (account && !account.emailVerified && !account.disabled) await sendVerification(account, context);
+      return { ok: true };
+    },
+
+    /** True when the link is one we sent and it is still usable (the page shows a form only then). */
+    async isValidLink(token: string, purpose: 'verify_email' | 'reset_password'): Promise<boolean> {
+      return (await findValidToken(db, token, purpose)) !== null;
+    },
+
+    /** Uses a verification link: the account's email is verified. Null when the link is not valid. */
+    async verifyEmail(token: string, context: RequestContext): Promise<Account | null> {
+      return db.transaction(async (tx) => {
+        const used = await consumeToken(tx, token, 'verify_email');
+        if (!used) return null;
+        const account = await findAccountById(tx, used.accountId);
+        // A link sent to an address the account no longer has verifies nothing.
+        if (!account || account.email.toLowerCase() !== used.email.toLowerCase()) return null;
+        await markEmailVerified(tx, account.id);
+        await audit.record({ event: 'email.verified', accountId: account.id, email: account.email, ip: context.ip, userAgent: context.userAgent }, tx);
+        return { ...account, emailVerified: true };
+      });
+    },
+
+    /** "Forgot password?": mails a reset link when an active account has the email. Same answer for any email. */
+    async requestReset(emailInput: string, context: RequestContext): Promise<{ ok: true } | FieldProblem> {
+      const email = emailSchema.safeParse(emailInput);
+      if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
+      await limit(limiters.resetIp, limiters.resetEmail, context.ip, email.data, 'password reset requests');
+      const where = { email: email.data, ip: context.ip, userAgent: context.userAgent };
+      const account = await accounts.findByEmail(email.data);
+      if (!account || account.disabled) {
+        await audit.record({ event: 'password_reset.requested', reason: account ? 'disabled' : 'unknown_email', accountId: account?.id, ...where });
+        return { ok: true };
+      }
+      const token = await db.transaction(async (tx) => {
+        const value = await insertToken(tx, { accountId: account.id, purpose: 'reset_password', email: account.email, ttlSeconds: deps.ttl.passwordReset });
+        await audit.record({ event: 'password_reset.requested', accountId: account.id, ...where }, tx);
+        return value;
+      });
+      mail(account.email, 'reset-password', { link: link('/account/reset-password', token), expiresInMinutes: minutes });
+      return { ok: true };
+    },
+
+    /**
+     * Sets a new password through a reset link. Then every session of the account ends and every
+     * grant, refresh and access token it holds is revoked, and its remembered consents are
+     * forgotten: whoever had the old password is out everywhere.
+     */
+    async resetPassword(token: string, password: string, context: RequestContext): Promise<{ ok: true } | { ok: false; field: 'link'; message: string } | FieldProblem> {
+      const invalidLink = { ok: false, field: 'link', message: 'This reset link has expired or was already used. Ask for a new one.' } as const;
+      const pending = await findValidToken(db, token, 'reset_password');
+      const account = pending ? await findAccountById(db, pending.accountId) : null;
+      if (!pending || !account) return invalidLink;
+      const check = accounts.passwordPolicy.check(password, { email: account.email });
+      if (!check.ok) return { ok: false, field: 'password', message: check.message };
+      const passwordHash = await hashPassword(password);
+      const done = await db.transaction(async (tx) => {
+        if (!(await consumeToken(tx, token, 'reset_password'))) return false;
+        await updateAccountPasswordHash(tx, account.id, passwordHash);
+        await retireTokens(tx, account.id, 'reset_password');
+        // The link reached the mailbox, so the address is the person's.
+        if (pending.email.toLowerCase() === account.email.toLowerCase()) await markEmailVerified(tx, account.id);
+        const consents = await deleteConsentsOf(tx, account.id);
+        await audit.record({ event: 'password_reset.completed', accountId: account.id, email: account.email, ip: context.ip, userAgent: context.userAgent, details: { consentsRemoved: consents } }, tx);
+        return true;
+      });
+      if (!done) return invalidLink;
+      const revoked = await deps.revokeAccountState(account.id);
+      await deps.protection.clear(account.email);
+      deps.logger.info({ event: 'password_reset.revoked', accountId: account.id, records: revoked }, 'sessions, grants and tokens revoked after password reset');
+      mail(account.email, 'password-changed', { when: new Date().toUTCString() });
+      return { ok: true };
+    },
+  };
+}

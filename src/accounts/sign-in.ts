@@ -1,0 +1,54 @@
+import type { AuditLog } from '../audit/service.ts';
+import type { LoginProtection } from '../security/login-protection.ts';
+import type { Account } from './repository.ts';
+import type { AccountService } from './service.ts';
+
+export interface RequestContext {
+  ip: string;
+  userAgent?: string | undefined;
+}
+
+export type SignInResult =
+  | { ok: true; account: Account }
+  // A wrong password, an unknown email, a disabled or a locked account: one answer for all.
+  | { ok: false; reason: 'invalid' }
+  // Too many failures from this IP address: the person is told to wait.
+  | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number }
+  // Right password, but the operator requires a verified email first.
+  | { ok: false; reason: 'email_unverified'; account: Account };
+
+export type SignInService = ReturnType<typeof createSignInService>;
+
+/**
+ * Password sign-in with brute-force protection and an audit trail: admission by the limits
+ * first (so a locked account costs no password evaluation), then the check, then the limits
+ * are told how it went.
+ */
+export function createSignInService(deps: { accounts: AccountService; protection: LoginProtection; audit: AuditLog; requireVerifiedEmail: boolean }) {
+  const { accounts, protection, audit } = deps;
+  return {
+    async signIn(email: string, password: string, context: RequestContext): Promise<SignInResult> {
+      const normalized = email.trim().toLowerCase();
+      const where = { email: normalized, ip: context.ip, userAgent: context.userAgent };
+      const admission = await protection.admit(normalized, context.ip);
+      if (!admission.allowed) {
+        await audit.record({ event: 'login.failed', reason: admission.reason, ...where });
+        return admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' };
+      }
+      const check = await accounts.checkCredentials(normalized, password);
+      if (!check.ok) {
+        const lock = await protection.failed(admission.attempt);
+        await audit.record({ event: 'login.failed', reason: check.reason, accountId: check.account?.id, ...where });
+        if (lock) await audit.record({ event: 'account.locked', accountId: check.account?.id, details: { seconds: lock.lockedForSeconds }, ...where });
+        return { ok: false, reason: 'invalid' };
+      }
+      await protection.succeeded(admission.attempt);
+      if (deps.requireVerifiedEmail && !check.account.emailVerified) {
+        await audit.record({ event: 'login.failed', reason: 'email_unverified', accountId: check.account.id, ...where });
+        return { ok: false, reason: 'email_unverified', account: check.account };
+      }
+      await audit.record({ event: 'login.succeeded', accountId: check.account.id, ...where });
+      return { ok: true, account: check.account };
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Queryable } from '../db/database.ts';
+
+/** Security events; see migrations/0011_audit_events.sql for what each column holds. */
+export type AuditEventName =
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'account.locked'
+  | 'account.registered'
+  | 'account.registration_attempted'
+  | 'email.verification_sent'
+  | 'email.verified'
+  | 'password_reset.requested'
+  | 'password_reset.completed'
+  | 'password.changed';
+
+export interface AuditEvent {
+  event: AuditEventName;
+  reason?: string | null | undefined;
+  accountId?: string | null | undefined;
+  email?: string | null | undefined;
+  ip?: string | null | undefined;
+  userAgent?: string | null | undefined;
+  details?: Record<string, unknown> | null | undefined;
+}
+
+export interface StoredAuditEvent extends Required<{ [K in keyof AuditEvent]: Exclude<AuditEvent[K], undefined> }> {
+  id: string;
+  occurredAt: Date;
+}
+
+interface AuditRow {
+  id: string;
+  occurred_at: Date;
+  event: AuditEventName;
+  reason: string | null;
+  account_id: string | null;
+  email: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: Record<string, unknown> | null;
+}
+
+/** Inserts one event; pass the transaction's client to record it with the change it describes. */
+export async function insertAuditEvent(db: Queryable, event: AuditEvent): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_events (event, reason, account_id, email, ip, user_agent, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+    [
+      event.event,
+      event.reason ?? null,
+      event.accountId ?? null,
+      event.email ?? null,
+      event.ip ?? null,
+      // A user agent is whatever the client sends; keep a bounded amount of it.
+      event.userAgent?.slice(0, 512) ?? null,
+      event.details ? JSON.stringify(event.details) : null,
+    ],
+  );
+}
+
+/** Newest first: the events for an email (or an account that has it now), since a time. */
+export async function listAuditEvents(db: Queryable, filter: { email?: string | undefined; accountId?: string | undefined; since?: Date | undefined; limit: number }): Promise<StoredAuditEvent[]> {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  if (filter.email !== undefined || filter.accountId !== undefined) {
+    const parts: string[] = [];
+    if (filter.email !== undefined) {
+      values.push(filter.email);
+      parts.push(`lower(email) = lower($${values.length})`);
+    }
+    if (filter.accountId !== undefined) {
+      values.push(filter.accountId);
+      parts.push(`account_id = $${values.length}::uuid`);
+    }
+    conditions.push(`(${parts.join(' OR ')})`);
+  }
+  if (filter.since) {
+    values.push(filter.since);
+    conditions.push(`occurred_at >= $${values.length}`);
+  }
+  values.push(filter.limit);
+  const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+  const { rows } = await db.query<AuditRow>(`SELECT * FROM audit_events ${where} ORDER BY occurred_at DESC, id DESC LIMIT $${values.length}`, values);
+  return rows.map((row) => ({
+    id: String(row.id),
+    occurredAt: row.occurred_at,
+    event: row.event,
+    reason: row.reason,
+    accountId: row.account_id,
+    email: row.email,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    details: row.details,
+  }));
+}
