@@ -4,6 +4,7 @@ import { registerUserCommands } from './commands/user.ts';
 import { registerRoleCommands } from './commands/role.ts';
 import { registerClientCommands } from './commands/client.ts';
 import { registerResourceCommands } from './commands/resource.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 
 /**
@@ -13,7 +14,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
  */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('idp')
-    .description('administer the identity provider: users, roles, clients, API resources, database')
+    .description('administer the identity provider: users, roles, clients, API resources, audit trail, database')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRoleCommands(program, ctx);
   registerClientCommands(program, ctx);
   registerResourceCommands(program, ctx);
+  registerAuditCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   return program;
 }

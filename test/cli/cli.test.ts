@@ -9,6 +9,7 @@ import { createClientService, type ClientService } from '../../src/clients/servi
 import { createResourceService, type ResourceService } from '../../src/resources/service.ts';
 import { readMigrations } from '../../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { parseSince } from '../../src/cli/commands/audit.ts';
 
 // The real CLI in a child process against a database of its own. In embedded mode the test
 // process owns the PGlite directory, so every command here joins it over the unix socket: the
@@ -330,6 +331,65 @@ describe('idp CLI', () => {
     expect(await resources.grantFor('web', indicator)).toEqual({ scopes: ['read'], accessTokenTtl: 600 });
     expect(parseJson<Array<{ indicator: string }>>(list).map((r) => r.indicator)).toEqual([indicator]);
   });
+
+  it('audit list shows events newest first, filtered by email, time and count', async () => {
+    await database.db.query(
+      `INSERT INTO audit_events (occurred_at, event, reason, account_id, email, ip, user_agent, details) VALUES
+         (now() - interval '2 days', 'login.failed', 'bad_password', NULL, 'carol@example.com', '203.0.113.9', 'curl/8.5', NULL),
+         (now() - interval '1 hour', 'login.succeeded', NULL, $1, 'Carol@Example.com', '203.0.113.9', 'Mozilla/5.0', '{"via": "password"}'),
+         (now() - interval '10 minutes', 'password_reset.requested', 'unknown_email', NULL, 'dave@example.com', '198.51.100.7', NULL, NULL),
+         ('2025-06-01T00:00:00Z', 'account.locked', NULL, NULL, 'carol@example.com', NULL, NULL, '{"seconds": 900}')`,
+      [annId],
+    );
+    type EventView = { id: string; occurredAt: string; event: string; reason: string | null; accountId: string | null; email: string | null; ip: string | null; userAgent: string | null; details: unknown };
+    const [all, byEmail, recent, sinceIso, limited, human, none] = await idpInSeries(
+      ['audit', 'list', '--json'],
+      ['audit', 'list', '--email', 'CAROL@example.COM', '--json'],
+      ['audit', 'list', '--since', '1d', '--json'],
+      ['audit', 'list', '--since', '2026-01-01', '--json'],
+      ['audit', 'list', '--limit', '1', '--json'],
+      ['audit', 'list', '--email', 'carol@example.com'],
+      ['audit', 'list', '--email', 'nobody@example.com'],
+    );
+
+    const events = parseJson<EventView[]>(all);
+    const times = events.map((e) => Date.parse(e.occurredAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    // `user set-password` above recorded its change in the same transaction.
+    const known = events.filter((e) => e.email !== 'ann@example.com' || e.event === 'password.changed');
+    expect(known.map((e) => [e.event, e.email])).toEqual([
+      ['password.changed', 'ann@example.com'],
+      ['password_reset.requested', 'dave@example.com'],
+      ['login.succeeded', 'Carol@Example.com'],
+      ['login.failed', 'carol@example.com'],
+      ['account.locked', 'carol@example.com'],
+    ]);
+    expect(known[0]).toMatchObject({ reason: 'set_by_operator', accountId: annId, ip: null, userAgent: null });
+    expect(known[2]).toEqual({
+      id: expect.stringMatching(/^\d+$/), occurredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/), event: 'login.succeeded', reason: null,
+      accountId: annId, email: 'Carol@Example.com', ip: '203.0.113.9', userAgent: 'Mozilla/5.0', details: { via: 'password' },
+    });
+    expect(known[4]).toMatchObject({ occurredAt: '2025-06-01T00:00:00.000Z', details: { seconds: 900 }, accountId: null });
+
+    expect(parseJson<EventView[]>(byEmail).map((e) => e.event)).toEqual(['login.succeeded', 'login.failed', 'account.locked']);
+    const recentEvents = parseJson<EventView[]>(recent);
+    expect(recentEvents.map((e) => e.event)).toEqual(expect.arrayContaining(['password.changed', 'password_reset.requested', 'login.succeeded']));
+    expect(recentEvents.map((e) => e.event)).not.toContain('login.failed');
+    const sinceIsoEvents = parseJson<EventView[]>(sinceIso);
+    expect(sinceIsoEvents.map((e) => e.event)).toContain('login.failed');
+    expect(sinceIsoEvents.map((e) => e.event)).not.toContain('account.locked');
+    expect(parseJson<EventView[]>(limited)).toEqual([events[0]]);
+
+    expectSuccess(human);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^TIME\s+EVENT\s+REASON\s+EMAIL\s+ACCOUNT\s+IP$/);
+    expect(lines[1]).toMatch(new RegExp(`^\\S+Z\\s+login\\.succeeded\\s+-\\s+Carol@Example\\.com\\s+${annId}\\s+203\\.0\\.113\\.9$`));
+    expect(lines[2]).toMatch(/^\S+Z\s+login\.failed\s+bad_password\s+carol@example\.com\s+-\s+203\.0\.113\.9$/);
+    expect(lines[3]).toMatch(/^2025-06-01T00:00:00\.000Z\s+account\.locked\s+-\s+carol@example\.com\s+-\s+-$/);
+    expectSuccess(none);
+    expect(none.stdout).toBe('no events\n');
+  });
 });
 
 describe('idp CLI without a database', () => {
@@ -357,9 +417,25 @@ describe('idp CLI without a database', () => {
 
     expectSuccess(help);
     expect(help.stdout).toMatch(/^Usage: idp /);
-    for (const group of ['user', 'role', 'client', 'resource', 'migrate']) expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
+    for (const group of ['user', 'role', 'client', 'resource', 'audit', 'migrate']) expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
     expectSuccess(subHelp);
     expect(subHelp.stdout).toContain('--redirect-uri <uri>');
+  });
+
+  it('audit list refuses a bad --since or --limit with exit 2 before connecting', async () => {
+    const [word, rolledOver, unit, zero, tooMany, fraction, json] = await Promise.all([
+      idp('audit', 'list', '--since', 'yesterday'),
+      idp('audit', 'list', '--since', '2026-02-30'),
+      idp('audit', 'list', '--since', '2w'),
+      idp('audit', 'list', '--limit', '0'),
+      idp('audit', 'list', '--limit', '1001'),
+      idp('audit', 'list', '--limit', '1.5'),
+      idp('audit', 'list', '--since', 'last week', '--json'),
+    ]);
+    for (const result of [word, rolledOver, unit]) expectFailure(result, 2, /--since <time>.* is invalid\. expected an ISO 8601 date or date-time \(2026-11-01, 2026-11-01T12:00:00Z\) or a duration back from now \(30s, 30m, 12h, 7d\)$/m);
+    for (const result of [zero, tooMany, fraction]) expectFailure(result, 2, /--limit <n>.* is invalid\. expected a whole number from 1 to 1000$/m);
+    expect(json).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: 'commander.invalidArgument', error_description: expect.stringContaining('--since') });
   });
 
   it('a configuration error exits 2; an unreachable database exits 1, each with one line', async () => {
@@ -384,6 +460,23 @@ describe('idp CLI without a database', () => {
       expect(existsSync(join(dataDir, 'embedded.lock'))).toBe(false);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('audit list --since', () => {
+  const now = new Date('2026-11-20T12:00:00Z');
+  const since = (value: string) => parseSince(value, now).toISOString();
+
+  it('reads durations back from now, ISO dates as UTC midnight and date-times in UTC unless they carry an offset', () => {
+    expect([since('45s'), since('30m'), since('12h'), since('7d')]).toEqual(['2026-11-20T11:59:15.000Z', '2026-11-20T11:30:00.000Z', '2026-11-20T00:00:00.000Z', '2026-11-13T12:00:00.000Z']);
+    expect([since('2026-11-01'), since('2026-11-01T12:00:00Z'), since('2026-11-01T12:00'), since('2026-11-01T12:00:00.250+02:00'), since('2024-02-29')])
+      .toEqual(['2026-11-01T00:00:00.000Z', '2026-11-01T12:00:00.000Z', '2026-11-01T12:00:00.000Z', '2026-11-01T10:00:00.250Z', '2024-02-29T00:00:00.000Z']);
+  });
+
+  it('refuses anything else instead of guessing', () => {
+    for (const value of ['', 'yesterday', '7', 'd', '-7d', '1.5h', '2w', '1e3d', '2026-02-29', '2026-13-01', '2026-11-01T24:00:00Z', '2026-11-01 12:00', '11/01/2026', '99999999999d']) {
+      expect(() => parseSince(value, now), value).toThrow(/expected an ISO 8601 date or date-time/);
     }
   });
 });
