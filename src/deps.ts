@@ -31,6 +31,7 @@ import { createAuditLog, type AuditLog } from './audit/service.ts';
 import { createLimiterFactory, deleteExpiredRateLimits } from './security/rate-limits.ts';
 import { createLoginProtection } from './security/login-protection.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import { createBackground, type Background } from './background.ts';
 import { createMailRenderer } from './mail/templates.ts';
 import { createAccountStateRevoker, type RevokeAccountState } from './oidc/adapters/account-state.ts';
 
@@ -53,6 +54,7 @@ export interface Deps {
   selfService: SelfService;
   audit: AuditLog;
   mailer: Mailer;
+  background: Background;
   revokeAccountState: RevokeAccountState;
   registrationEnabled: boolean;
   passwordMinLength: number;
@@ -101,10 +103,13 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const signIn = createSignInService({ accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail });
     const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, logger });
     cleanups.unshift(() => mailer.close());
+    // Drained before the mailer and the database close: its tasks use both.
+    const background = createBackground(logger);
+    cleanups.unshift(() => background.drain());
     const revokeAccountState = createAccountStateRevoker({ redis, prefix: config.redisKeyPrefix, db });
     const selfService = createSelfService({
       db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: 'Sign-in' }), limiter, limits: config.limits,
-      ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, logger,
+      ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger,
     });
     const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
     const federation = createFederationService(db, async (email, password, context) => {
@@ -132,7 +137,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       upstreams: createUpstreams(config.upstreams),
       federation,
       issuer: config.issuer,
-      signIn, selfService, audit, mailer, revokeAccountState,
+      signIn, selfService, audit, mailer, background, revokeAccountState,
       registrationEnabled: config.registration.enabled,
       passwordMinLength: config.passwordMinLength,
       async close() {

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/service.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { MailTemplate, RenderMail } from '../mail/templates.ts';
 import type { Logger } from '../log.ts';
+import type { Background } from '../background.ts';
 import { isAppError } from '../errors.ts';
 import { deleteConsentsOf } from '../consents/repository.ts';
 import { consume, RateLimitedError, waitText, type Limiter, type LimiterFactory, type Rate } from '../security/rate-limits.ts';
@@ -33,10 +34,10 @@ const nameSchema = z.string().trim().max(200).transform((value) => value || null
 export type SelfService = ReturnType<typeof createSelfService>;
 
 /**
- * Registration, email verification and password reset. Every answer that depends on whether an
- * account exists is the same either way (the person learns by mail), the same work is done
- * either way (a password is hashed on both paths), and mail is sent in the background so the
- * response time does not tell either.
+ * Registration, email verification and password reset. Every answer that could depend on whether
+ * an account exists is the same either way (the person learns by mail), and the work that
+ * differs (looking the account up, hashing, writing, mailing) runs after the response, in the
+ * background, so the response time does not tell either.
  */
 export function createSelfService(deps: {
   db: Database;
@@ -50,6 +51,7 @@ export function createSelfService(deps: {
   issuer: string;
   revokeAccountState: RevokeAccountState;
   protection: LoginProtection;
+  background: Background;
   logger: Logger;
 }) {
   const { db, accounts, audit, limits } = deps;
@@ -102,29 +104,26 @@ export function createSelfService(deps: {
         await audit.record({ event: 'account.registration_attempted', reason: 'email_taken', accountId: existing.id, ...where });
         mail(existing.email, 'registration-attempt', { loginUrl: deps.issuer });
       };
-      const existing = await accounts.findByEmail(email.data);
-      // Hashed on both paths, so an existing email answers no faster than a new one.
-      const passwordHash = await hashPassword(input.password);
-      if (existing) {
-        await alreadyRegistered(existing);
-        return { ok: true };
-      }
-      let created: { account: Account; token: string };
-      try {
-        created = await db.transaction(async (tx) => {
-          const account = await insertAccount(tx, { email: email.data, emailVerified: false, passwordHash, name: name.data });
-          const token = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification });
-          await audit.record({ event: 'account.registered', accountId: account.id, ...where }, tx);
-          return { account, token };
-        });
-      } catch (error) {
-        // Registered by a concurrent request a moment ago: the same answer as any taken email.
-        if (!(isAppError(error) && error.code === 'account.email_taken')) throw error;
-        const raced = await accounts.findByEmail(email.data);
-        if (raced) await alreadyRegistered(raced);
-        return { ok: true };
-      }
-      mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token), expiresInHours: hours });
+      deps.background.run('registration', async () => {
+        const existing = await accounts.findByEmail(email.data);
+        if (existing) return alreadyRegistered(existing);
+        const passwordHash = await hashPassword(input.password);
+        let created: { account: Account; token: string };
+        try {
+          created = await db.transaction(async (tx) => {
+            const account = await insertAccount(tx, { email: email.data, emailVerified: false, passwordHash, name: name.data });
+            const token = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification });
+            await audit.record({ event: 'account.registered', accountId: account.id, ...where }, tx);
+            return { account, token };
+          });
+        } catch (error) {
+          // Registered by a concurrent request a moment ago: the same as any taken email.
+          if (!(isAppError(error) && error.code === 'account.email_taken')) throw error;
+          const raced = await accounts.findByEmail(email.data);
+          return raced ? alreadyRegistered(raced) : undefined;
+        }
+        mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token), expiresInHours: hours });
+      });
       return { ok: true };
     },
 
@@ -133,8 +132,10 @@ export function createSelfService(deps: {
       const email = emailSchema.safeParse(emailInput);
       if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
       await limit(limiters.resendIp, limiters.resendEmail, context.ip, email.data, 'requests for a new link');
-      const account = await accounts.findByEmail(email.data);
-      if (account && !account.emailVerified && !account.disabled) await sendVerification(account, context);
+      deps.background.run('verification resend', async () => {
+        const account = await accounts.findByEmail(email.data);
+        if (account && !account.emailVerified && !account.disabled) await sendVerification(account, context);
+      });
       return { ok: true };
     },
 
@@ -163,17 +164,19 @@ export function createSelfService(deps: {
       if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
       await limit(limiters.resetIp, limiters.resetEmail, context.ip, email.data, 'password reset requests');
       const where = { email: email.data, ip: context.ip, userAgent: context.userAgent };
-      const account = await accounts.findByEmail(email.data);
-      if (!account || account.disabled) {
-        await audit.record({ event: 'password_reset.requested', reason: account ? 'disabled' : 'unknown_email', accountId: account?.id, ...where });
-        return { ok: true };
-      }
-      const token = await db.transaction(async (tx) => {
-        const value = await insertToken(tx, { accountId: account.id, purpose: 'reset_password', email: account.email, ttlSeconds: deps.ttl.passwordReset });
-        await audit.record({ event: 'password_reset.requested', accountId: account.id, ...where }, tx);
-        return value;
+      deps.background.run('password reset request', async () => {
+        const account = await accounts.findByEmail(email.data);
+        if (!account || account.disabled) {
+          await audit.record({ event: 'password_reset.requested', reason: account ? 'disabled' : 'unknown_email', accountId: account?.id, ...where });
+          return;
+        }
+        const token = await db.transaction(async (tx) => {
+          const value = await insertToken(tx, { accountId: account.id, purpose: 'reset_password', email: account.email, ttlSeconds: deps.ttl.passwordReset });
+          await audit.record({ event: 'password_reset.requested', accountId: account.id, ...where }, tx);
+          return value;
+        });
+        mail(account.email, 'reset-password', { link: link('/account/reset-password', token), expiresInMinutes: minutes });
       });
-      mail(account.email, 'reset-password', { link: link('/account/reset-password', token), expiresInMinutes: minutes });
       return { ok: true };
     },
 

@@ -27,6 +27,7 @@ describe('registration with email verification, through a real SMTP server', () 
   });
 
   async function countAccounts(): Promise<number> {
+    await app.deps.background.drain();
     const { rows } = await app.deps.db.query<{ n: string }>('SELECT count(*) AS n FROM accounts');
     return Number(rows[0]!.n);
   }
@@ -102,6 +103,7 @@ describe('registration with email verification, through a real SMTP server', () 
     const form = await open(login.browser, app, `/interaction/${login.uid}/register`);
     const ok = await submit(login.browser, app, form.html, '/register', { email: 'long@example.com', password: 'ünïcødé words & spaces '.repeat(3).slice(0, 64) });
     expect(ok.status).toBe(200);
+    await app.deps.background.drain(); // the account is written after the response
     expect(await countAccounts()).toBe(before + 1);
   });
 
@@ -114,6 +116,7 @@ describe('registration with email verification, through a real SMTP server', () 
     expect(page.html).toContain('Check your email');
     const mail = await smtp.waitFor((message) => message.to.includes(rp.email) && /tried to create an account/i.test(message.subject));
     expect(mail.links).not.toContain(expect.stringContaining('verify-email'));
+    await app.deps.background.drain();
     expect(await countAccounts()).toBe(before);
     expect(await app.deps.accounts.authenticate(rp.email, 'a different passphrase 9')).toBeNull();
   });
