@@ -19,6 +19,7 @@ COPY bin/ ./bin/
 COPY src/ ./src/
 COPY migrations/ ./migrations/
 COPY views/ ./views/
+COPY lists/ ./lists/
 COPY config/ ./config/
 
 # The official image's unprivileged user (uid 1000).

@@ -13,7 +13,7 @@ export interface PasswordPolicy {
   check(password: string, context?: { email?: string | null }): PasswordCheck;
 }
 
-const DEFAULT_LIST_PATH = new URL('../../data/common-passwords.txt', import.meta.url);
+const DEFAULT_LIST_PATH = new URL('../../lists/common-passwords.txt', import.meta.url);
 // ASVS requires a minimum of at least 8 and that 64 characters are always accepted.
 const LOWEST_MIN_LENGTH = 8;
 const HIGHEST_MIN_LENGTH = 64;

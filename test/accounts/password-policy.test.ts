@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPasswordPolicy } from '../../src/accounts/password-policy.ts';
 
-const listFile = new URL('../../data/common-passwords.txt', import.meta.url);
+const listFile = new URL('../../lists/common-passwords.txt', import.meta.url);
 
 // Scratch list files for the tests that pass listPath.
 const dir = mkdtempSync(join(tmpdir(), 'idp-password-policy-'));
@@ -16,7 +16,7 @@ function writeList(entries: string[]): string {
   return path;
 }
 
-describe('common password list (data/common-passwords.txt)', () => {
+describe('common password list (lists/common-passwords.txt)', () => {
   const text = readFileSync(listFile, 'utf8');
   const lines = text.split('\n').slice(0, -1); // the file ends with a newline
 
