@@ -29,7 +29,8 @@ export interface DemoSeed {
   created: string[];
 }
 
-type SeedDeps = Pick<Deps, 'accounts' | 'clients' | 'resources'>;
+type SeedDeps = Pick<Deps, 'accounts' | 'clients' | 'resources' | 'rbac'>;
+export const DEMO_API_ROLE = 'api-user';
 
 /** The client secret is returned only when the client is created, so the demo keeps it here. */
 const secretFile = (dataDir: string): string => join(dataDir, 'demo-client.json');
@@ -110,6 +111,15 @@ export async function seedDemo(deps: SeedDeps, dataDir: string, urls: DemoUrls):
   }
   // An upsert: cheap to repeat, and restores the grant after the client was recreated.
   await deps.resources.grant(DEMO_CLIENT_ID, urls.apiIndicator, DEMO_API_GRANTED_SCOPES);
+
+  // RBAC: the API's scopes are permissions; role api-user holds them and admin includes
+  // api-user, so the demo user's API token carries them (intersected with what the client asked).
+  for (const scope of DEMO_API_SCOPES) {
+    await unlessExists('permission.exists', () => deps.rbac.createPermission({ indicator: urls.apiIndicator, name: scope }));
+  }
+  if (await unlessExists('role.exists', () => deps.rbac.createRole({ name: DEMO_API_ROLE, description: 'Uses the demo API' }))) created.push(`role ${DEMO_API_ROLE}`);
+  for (const scope of DEMO_API_SCOPES) await deps.rbac.grantPermission(DEMO_API_ROLE, urls.apiIndicator, scope);
+  await deps.rbac.addComposite('admin', DEMO_API_ROLE);
 
   return { email: DEMO_EMAIL, password: DEMO_PASSWORD, clientId: DEMO_CLIENT_ID, clientSecret, created };
 }

@@ -9,6 +9,7 @@ import { createAccountService, type AccountService } from './accounts/service.ts
 import { createClientService, type ClientService } from './clients/service.ts';
 import type { ClientMetadata } from './clients/repository.ts';
 import { createResourceService, type ResourceService } from './resources/service.ts';
+import { createRbacService, type RbacService } from './rbac/service.ts';
 import { createConsentService, type ConsentService } from './consents/service.ts';
 import { createPageRenderer, type RenderPage } from './pages/render.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -44,6 +45,7 @@ export interface Deps {
   accounts: AccountService;
   clients: ClientService;
   resources: ResourceService;
+  rbac: RbacService;
   consents: ConsentService;
   renderPage: RenderPage;
   csrf: Csrf;
@@ -118,10 +120,11 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     }, attempts);
     const consents = createConsentService(db);
     const resources = createResourceService(db);
+    const rbac = createRbacService(db);
     const renderPage = createPageRenderer({ productName: 'Sign-in' });
     const [signingKeys, cookieKeys] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys)]);
     const provider = createProvider({
-      config, stateAdapter, clientAdapter: createClientAdapter(db), accounts, consents, resources, signingKeys, cookieKeys, renderPage, logger,
+      config, stateAdapter, clientAdapter: createClientAdapter(db), accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
     const clients = createClientService(db, async (metadata: ClientMetadata) => {
       try {
@@ -132,7 +135,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       }
     });
     return {
-      config, logger, db, redis, provider, accounts, clients, resources, consents, renderPage,
+      config, logger, db, redis, provider, accounts, clients, resources, rbac, consents, renderPage,
       csrf: createCsrf(cookieKeys[0]!),
       upstreams: createUpstreams(config.upstreams),
       federation,

@@ -69,10 +69,20 @@ export async function findAccountById(db: Queryable, id: string): Promise<Accoun
 const ROLE_NAMES = `ARRAY(SELECT r.name FROM account_roles ar JOIN roles r ON r.id = ar.role_id
                            WHERE ar.account_id = a.id ORDER BY r.name) AS roles`;
 
-/** The account with its role names, in one round trip (findAccount runs on every userinfo call). */
+// Roles held directly or through composite roles (see src/rbac/effective.ts).
+const EFFECTIVE_ROLE_NAMES = `ARRAY(WITH RECURSIVE held(id) AS (
+                                  SELECT ar.role_id FROM account_roles ar WHERE ar.account_id = a.id
+                                  UNION
+                                  SELECT rc.child_id FROM role_composites rc JOIN held ON rc.parent_id = held.id)
+                                SELECT r.name FROM held JOIN roles r ON r.id = held.id ORDER BY r.name) AS roles`;
+
+/**
+ * The account with its effective role names, in one round trip (findAccount runs on every
+ * userinfo call).
+ */
 export async function findAccountWithRolesById(db: Queryable, id: string): Promise<(Account & { roles: string[] }) | null> {
   if (!UUID.test(id)) return null;
-  const { rows } = await db.query<AccountRow & { roles: string[] }>(`SELECT a.*, ${ROLE_NAMES} FROM accounts a WHERE a.id = $1`, [id]);
+  const { rows } = await db.query<AccountRow & { roles: string[] }>(`SELECT a.*, ${EFFECTIVE_ROLE_NAMES} FROM accounts a WHERE a.id = $1`, [id]);
   return rows[0] ? { ...toAccount(rows[0]), roles: rows[0].roles } : null;
 }
 

@@ -4,6 +4,8 @@ import type { Config } from '../config/schema.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { ConsentService } from '../consents/service.ts';
 import type { ResourceService } from '../resources/service.ts';
+import type { RbacService } from '../rbac/service.ts';
+import { accessTokenClaims } from './access-token-claims.ts';
 import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
 import { scopeClaims, supportedScopes } from './claims.ts';
@@ -16,6 +18,7 @@ export interface ProviderDeps {
   accounts: AccountService;
   consents: ConsentService;
   resources: ResourceService;
+  rbac: RbacService;
   signingKeys: JWK[];
   cookieKeys: string[];
   renderPage: RenderPage;
@@ -93,18 +96,30 @@ export function createProvider(deps: ProviderDeps): Provider {
         // can read userinfo and then, by refresh, get JWTs for each API consented at /auth.
         defaultResource: async () => undefined,
         useGrantedResource: async () => false,
-        getResourceServerInfo: async (_ctx, indicator, client): Promise<ResourceServer> => {
-          const grant = await deps.resources.grantFor(client.clientId, indicator);
+        getResourceServerInfo: async (ctx, indicator, client): Promise<ResourceServer> => {
+          // What the client may ask for: scopes granted to it for this resource and, for its own
+          // (client credentials) tokens, what its roles permit there.
+          const [resource, grant] = await Promise.all([deps.resources.find(indicator), deps.resources.grantFor(client.clientId, indicator)]);
+          const scopes = new Set(grant?.scopes ?? []);
+          if (resource && ctx.oidc.params?.grant_type === 'client_credentials') {
+            for (const permission of (await deps.rbac.forClient(client.clientId)).permissions[indicator] ?? []) scopes.add(permission);
+          }
           // The same answer for an unknown resource and one this client was not given.
-          if (!grant) throw new errors.InvalidTarget('the resource is unknown or this client may not request it');
+          if (!resource || (!grant && scopes.size === 0)) throw new errors.InvalidTarget('the resource is unknown or this client may not request it');
           return {
-            scope: grant.scopes.join(' '),
+            scope: [...scopes].join(' '),
             audience: indicator,
-            accessTokenTTL: grant.accessTokenTtl,
+            accessTokenTTL: resource.accessTokenTtl,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           };
         },
+      },
+    },
+    formats: {
+      customizers: {
+        // Roles and permissions go into JWT access tokens, so an API can decide from the token alone.
+        jwt: async (_ctx, token, jwt) => accessTokenClaims(deps.rbac, token, jwt.payload),
       },
     },
     ttl: {

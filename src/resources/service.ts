@@ -47,5 +47,6 @@ export function createResourceService(db: Database) {
     },
 
     grantFor: (clientId: string, indicator: string) => findClientResourceGrant(db, clientId, indicator),
+    find: (indicator: string) => findResourceByIndicator(db, indicator),
   };
 }

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
-import type { RevokeAccountState } from '../../src/oidc/adapters/account-state.ts';
+import type { AccountStateStore, RevokeAccountState } from '../../src/oidc/adapters/account-state.ts';
 
 export interface AdapterUnderTest {
   factory: AdapterFactory;
   /** Revokes everything one account holds in the same store as `factory`. */
   revokeAccountState: RevokeAccountState;
+  /** Lists and revokes one account's sessions and grants in the same store as `factory`. */
+  accountState: AccountStateStore;
   teardown(): Promise<void>;
 }
 
@@ -359,6 +361,308 @@ export function adapterContract(name: string, setup: () => Promise<AdapterUnderT
       await adapter('AccessToken').upsert(later, token(newId(), { accountId }), 60);
       expect(await revokeAccount(accountId)).toBe(1);
       expect(await adapter('AccessToken').find(later)).toBeUndefined();
+    });
+
+    function store(): AccountStateStore {
+      if (!subject) throw new Error('adapter setup failed');
+      return subject.accountState;
+    }
+
+    function at(epochSeconds: number): Date {
+      return new Date(epochSeconds * 1000);
+    }
+
+    /**
+     * Two sessions and three grants of one account, shaped as oidc-provider stores them, with
+     * distinct times (epoch seconds before `now`) so the order is known: session 1 authorized
+     * client-1 (grant 1), session 2 authorized client-2 and client-3 (grants 2 and 3).
+     */
+    async function adminState(accountId: string, now = nowSeconds(), ttl = 600) {
+      const [session1, session2, grant1, grant2, grant3] = [newId(), newId(), newId(), newId(), newId()];
+      const [uid1, uid2] = [newId(), newId()];
+      const exp = now + ttl;
+      const sessions = { session1, session2, uid1, uid2 };
+      await adapter('Grant').upsert(
+        grant1,
+        {
+          jti: grant1,
+          kind: 'Grant',
+          accountId,
+          clientId: 'client-1',
+          iat: now - 3000,
+          exp,
+          openid: { scope: 'openid email profile offline_access', claims: ['sub', 'email'] },
+          resources: { 'https://api.example/': 'read write', 'https://billing.example/': 'invoices:read' },
+          rejected: { openid: { scope: 'openid profile' }, resources: { 'https://api.example/': 'write' } },
+        },
+        ttl,
+      );
+      await adapter('Grant').upsert(
+        grant2,
+        { jti: grant2, kind: 'Grant', accountId, clientId: 'client-2', iat: now - 1000, exp, openid: { scope: 'openid' } },
+        ttl,
+      );
+      await adapter('Grant').upsert(grant3, { jti: grant3, kind: 'Grant', accountId, clientId: 'client-3', iat: now - 900, exp }, ttl);
+      await adapter('Session').upsert(
+        session1,
+        {
+          jti: session1,
+          kind: 'Session',
+          uid: uid1,
+          accountId,
+          loginTs: now - 2990,
+          iat: now - 3000,
+          exp,
+          acr: 'urn:mace:incommon:iap:silver',
+          amr: ['pwd', 'otp'],
+          authorizations: { 'client-1': { sid: newId(), grantId: grant1, persistsLogout: true } },
+        },
+        ttl,
+      );
+      await adapter('Session').upsert(
+        session2,
+        {
+          jti: session2,
+          kind: 'Session',
+          uid: uid2,
+          accountId,
+          loginTs: now - 990,
+          iat: now - 1000,
+          exp,
+          authorizations: { 'client-3': { sid: newId(), grantId: grant3 }, 'client-2': { sid: newId(), grantId: grant2 } },
+        },
+        ttl,
+      );
+      // Tokens by model and age (seconds before now); only access and refresh tokens tell use.
+      const under1 = [
+        ['AuthorizationCode', 2500],
+        ['AccessToken', 2400],
+        ['RefreshToken', 2400],
+        // Rotated: the newest refresh token, a later access token of it.
+        ['RefreshToken', 600],
+        ['AccessToken', 600],
+      ] as const;
+      const under2 = [
+        ['AuthorizationCode', 950],
+        ['AccessToken', 940],
+        // A later code, never redeemed: issuing it is no use of the grant.
+        ['AuthorizationCode', 920],
+      ] as const;
+      const stored: Stored[] = [];
+      for (const [grantId, clientId, issued] of [
+        [grant1, 'client-1', under1],
+        [grant2, 'client-2', under2],
+      ] as const) {
+        for (const [model, age] of issued) {
+          const id = newId();
+          await adapter(model).upsert(id, token(grantId, { jti: id, accountId, clientId, kind: model, iat: now - age, exp }), ttl);
+          stored.push([model, id]);
+        }
+      }
+      const tokensOf1 = stored.slice(0, under1.length);
+      const tokensOf2 = stored.slice(under1.length);
+      return { now, exp, sessions, grant1, grant2, grant3, tokensOf1, tokensOf2 };
+    }
+
+    it('lists only the live sessions of one account, newest first', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const a = await adminState(accountA);
+      // B's records are newer, so they would come first if they leaked in.
+      await adminState(accountB, a.now + 100);
+      // An anonymous session (no accountId) belongs to nobody.
+      const anonymous = newId();
+      await adapter('Session').upsert(anonymous, { jti: anonymous, uid: newId(), iat: a.now }, 60);
+
+      expect(await store().listSessions(accountA)).toEqual([
+        {
+          id: a.sessions.session2,
+          uid: a.sessions.uid2,
+          loginAt: at(a.now - 990),
+          createdAt: at(a.now - 1000),
+          expiresAt: at(a.exp),
+          clients: ['client-2', 'client-3'],
+          amr: null,
+        },
+        {
+          id: a.sessions.session1,
+          uid: a.sessions.uid1,
+          loginAt: at(a.now - 2990),
+          createdAt: at(a.now - 3000),
+          expiresAt: at(a.exp),
+          clients: ['client-1'],
+          amr: ['pwd', 'otp'],
+        },
+      ]);
+      expect(await store().listSessions(newId())).toEqual([]);
+    });
+
+    it('lists only the live grants of one account, newest first, last used by their newest token', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const a = await adminState(accountA);
+      await adminState(accountB, a.now + 100);
+
+      expect(await store().listGrants(accountA)).toEqual([
+        // No token under it: last used when created.
+        { id: a.grant3, clientId: 'client-3', scopes: [], resources: {}, createdAt: at(a.now - 900), lastUsedAt: at(a.now - 900), expiresAt: at(a.exp) },
+        // Only access and refresh tokens count: the newer unredeemed code (920) does not.
+        { id: a.grant2, clientId: 'client-2', scopes: ['openid'], resources: {}, createdAt: at(a.now - 1000), lastUsedAt: at(a.now - 940), expiresAt: at(a.exp) },
+        {
+          id: a.grant1,
+          clientId: 'client-1',
+          // Rejected scopes are not granted, but openid never counts as rejected.
+          scopes: ['openid', 'email', 'offline_access'],
+          resources: { 'https://api.example/': ['read'], 'https://billing.example/': ['invoices:read'] },
+          createdAt: at(a.now - 3000),
+          lastUsedAt: at(a.now - 600),
+          expiresAt: at(a.exp),
+        },
+      ]);
+      expect(await store().listGrants(newId())).toEqual([]);
+    });
+
+    it('does not list records that expired, nor count expired tokens as use', async () => {
+      const accountId = newId();
+      const a = await adminState(accountId);
+      const [session, grant, newest] = [newId(), newId(), newId()];
+      await adapter('Session').upsert(session, { jti: session, uid: newId(), accountId, iat: a.now, loginTs: a.now, authorizations: {} }, 1);
+      await adapter('Grant').upsert(grant, { jti: grant, accountId, clientId: 'client-9', iat: a.now, openid: { scope: 'openid' } }, 1);
+      await adapter('AccessToken').upsert(newest, token(a.grant2, { jti: newest, accountId, clientId: 'client-2', iat: a.now }), 1);
+      expect((await store().listSessions(accountId)).map(({ id }) => id)).toContain(session);
+      expect((await store().listGrants(accountId)).find(({ id }) => id === a.grant2)?.lastUsedAt).toEqual(at(a.now));
+
+      await sleep(1_500);
+
+      expect((await store().listSessions(accountId)).map(({ id }) => id)).toEqual([a.sessions.session2, a.sessions.session1]);
+      const grants = await store().listGrants(accountId);
+      expect(grants.map(({ id }) => id)).toEqual([a.grant3, a.grant2, a.grant1]);
+      expect(grants[1]?.lastUsedAt).toEqual(at(a.now - 940));
+    });
+
+    it('does not list a record that was re-upserted for another account', async () => {
+      const [first, second, id] = [newId(), newId(), newId()];
+      await adapter('Session').upsert(id, { jti: id, uid: newId(), accountId: first, iat: nowSeconds() }, 60);
+      await adapter('Session').upsert(id, { jti: id, uid: newId(), accountId: second, iat: nowSeconds() }, 60);
+      expect(await store().listSessions(first)).toEqual([]);
+      expect((await store().listSessions(second)).map((session) => session.id)).toEqual([id]);
+    });
+
+    it('revokes one grant of an account with every record under it, and nothing else', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const a = await adminState(accountA);
+      const b = await adminState(accountB);
+      // Issued under A's grant without an accountId: only the grant index leads to it.
+      const anonymous = newId();
+      await adapter('AccessToken').upsert(anonymous, { jti: anonymous, grantId: a.grant1, clientId: 'client-1', scope: 'openid' }, 60);
+
+      expect(await store().revokeGrant(accountA, a.grant1)).toBe(true);
+
+      await expectGone([['Grant', a.grant1], ...a.tokensOf1, ['AccessToken', anonymous]]);
+      await expectKept([
+        ['Grant', a.grant2],
+        ['Grant', a.grant3],
+        ...a.tokensOf2,
+        ['Session', a.sessions.session1],
+        ['Session', a.sessions.session2],
+        ['Grant', b.grant1],
+        ...b.tokensOf1,
+      ]);
+      expect((await store().listGrants(accountA)).map(({ id }) => id)).toEqual([a.grant3, a.grant2]);
+      // The session still lists the client: oidc-provider itself drops a missing grant's authorization.
+      expect((await store().listSessions(accountA)).map(({ id }) => id)).toEqual([a.sessions.session2, a.sessions.session1]);
+
+      // Already gone, another account's, or unknown: not found, and nothing changes.
+      expect(await store().revokeGrant(accountA, a.grant1)).toBe(false);
+      expect(await store().revokeGrant(accountA, b.grant1)).toBe(false);
+      expect(await store().revokeGrant(accountB, a.grant2)).toBe(false);
+      expect(await store().revokeGrant(accountA, newId())).toBe(false);
+      expect(await store().revokeGrant(accountA, '')).toBe(false);
+      await expectKept([['Grant', b.grant1], ...b.tokensOf1, ['Grant', a.grant2], ...a.tokensOf2]);
+      expect(await store().listGrants(accountB)).toHaveLength(3);
+    });
+
+    it('revokes one session of an account with the grants it authorized, and nothing else', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const a = await adminState(accountA);
+      const b = await adminState(accountB);
+
+      expect(await store().revokeSession(accountA, a.sessions.session2)).toBe(true);
+
+      await expectGone([['Session', a.sessions.session2], ['Grant', a.grant2], ['Grant', a.grant3], ...a.tokensOf2]);
+      expect(await adapter('Session').findByUid(a.sessions.uid2)).toBeUndefined();
+      await expectKept([['Session', a.sessions.session1], ['Grant', a.grant1], ...a.tokensOf1]);
+      expect(await adapter('Session').findByUid(a.sessions.uid1)).toBeDefined();
+      expect((await store().listSessions(accountA)).map(({ id }) => id)).toEqual([a.sessions.session1]);
+      expect((await store().listGrants(accountA)).map(({ id }) => id)).toEqual([a.grant1]);
+
+      expect(await store().revokeSession(accountA, a.sessions.session2)).toBe(false);
+      expect(await store().revokeSession(accountA, b.sessions.session1)).toBe(false);
+      expect(await store().revokeSession(accountB, a.sessions.session1)).toBe(false);
+      expect(await store().revokeSession(accountA, newId())).toBe(false);
+      expect(await store().revokeSession(accountA, '')).toBe(false);
+      await expectKept([['Session', a.sessions.session1], ['Grant', a.grant1], ...a.tokensOf1]);
+      await expectKept([
+        ['Session', b.sessions.session1],
+        ['Session', b.sessions.session2],
+        ['Grant', b.grant1],
+        ['Grant', b.grant2],
+        ['Grant', b.grant3],
+        ...b.tokensOf1,
+        ...b.tokensOf2,
+      ]);
+
+      expect(await store().revokeSession(accountA, a.sessions.session1)).toBe(true);
+      await expectGone([['Session', a.sessions.session1], ['Grant', a.grant1], ...a.tokensOf1]);
+      expect(await store().listSessions(accountA)).toEqual([]);
+      expect(await store().listGrants(accountA)).toEqual([]);
+    });
+
+    it('leaves a grant of another account alone even when a session names it', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const b = await adminState(accountB);
+      const [session, ownGrant] = [newId(), newId()];
+      await adapter('Grant').upsert(ownGrant, { jti: ownGrant, accountId: accountA, clientId: 'client-1', iat: nowSeconds() }, 60);
+      await adapter('Session').upsert(
+        session,
+        { jti: session, uid: newId(), accountId: accountA, iat: nowSeconds(), authorizations: { 'client-1': { grantId: ownGrant }, 'client-2': { grantId: b.grant2 } } },
+        60,
+      );
+
+      expect(await store().revokeSession(accountA, session)).toBe(true);
+      await expectGone([['Session', session], ['Grant', ownGrant]]);
+      await expectKept([['Grant', b.grant2], ...b.tokensOf2]);
+    });
+
+    it('revokes everything through the store as through the revoker', async () => {
+      const [accountA, accountB] = [newId(), newId()];
+      const a = await adminState(accountA);
+      const b = await adminState(accountB);
+      const records: Stored[] = [
+        ['Session', a.sessions.session1],
+        ['Session', a.sessions.session2],
+        ['Grant', a.grant1],
+        ['Grant', a.grant2],
+        ['Grant', a.grant3],
+        ...a.tokensOf1,
+        ...a.tokensOf2,
+      ];
+
+      expect(await store().revokeAll(accountA)).toBe(records.length);
+      await expectGone(records);
+      expect(await store().listSessions(accountA)).toEqual([]);
+      expect(await store().listGrants(accountA)).toEqual([]);
+      expect(await store().listSessions(accountB)).toHaveLength(2);
+      expect(await store().listGrants(accountB)).toHaveLength(3);
+      expect(await store().revokeAll(accountA)).toBe(0);
+      expect(await revokeAccount(accountB)).toBe(records.length);
+      await expectGone([['Grant', b.grant1], ...b.tokensOf1]);
+    });
+
+    it('refuses an empty account id everywhere', async () => {
+      await expect(store().listSessions('')).rejects.toThrow(TypeError);
+      await expect(store().listGrants('')).rejects.toThrow(TypeError);
+      await expect(store().revokeSession('', newId())).rejects.toThrow(TypeError);
+      await expect(store().revokeGrant('', newId())).rejects.toThrow(TypeError);
+      await expect(store().revokeAll('')).rejects.toThrow(TypeError);
     });
 
     it('keeps models apart when they share an id', async () => {

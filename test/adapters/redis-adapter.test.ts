@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRedisAdapterFactory } from '../../src/oidc/adapters/redis.ts';
-import { createAccountStateRevoker } from '../../src/oidc/adapters/account-state.ts';
+import { createAccountStateRevoker, createAccountStateStore } from '../../src/oidc/adapters/account-state.ts';
 import type { Database } from '../../src/db/database.ts';
 import { adapterContract, newId, type AdapterUnderTest } from './contract.ts';
 
@@ -56,6 +56,7 @@ async function connect(): Promise<RedisUnderTest> {
     prefix,
     factory: createRedisAdapterFactory(redis, prefix),
     revokeAccountState: createAccountStateRevoker({ redis, prefix, db: unusedDatabase }),
+    accountState: createAccountStateStore({ redis, prefix, db: unusedDatabase }),
     async teardown() {
       // SCAN, not KEYS: KEYS blocks the server while it walks the whole keyspace.
       let cursor = '0';
@@ -217,6 +218,54 @@ describe.skipIf(skip)('RedisAdapter', () => {
       expect(await subject.revokeAccountState(accountId)).toBe(2);
       expect(await subject.factory('AccessToken').find(token)).toBeUndefined();
       expect(await subject.redis.exists(`${subject.prefix}grant:${grantId}`)).toBe(0);
+    });
+
+    it('leaves no index entry or pointer of a revoked session or grant behind', async () => {
+      const [accountId, session, uid, grantId, other, token, device, userCode] = [newId(), newId(), newId(), newId(), newId(), newId(), newId(), newId()];
+      await subject.factory('Grant').upsert(grantId, { jti: grantId, accountId, clientId: 'client-1' }, 60);
+      await subject.factory('Grant').upsert(other, { jti: other, accountId, clientId: 'client-2' }, 60);
+      await subject.factory('Session').upsert(session, { jti: session, uid, accountId, authorizations: { 'client-1': { grantId } } }, 60);
+      await subject.factory('AccessToken').upsert(token, { jti: token, grantId, accountId }, 60);
+      await subject.factory('DeviceCode').upsert(device, { jti: device, grantId, accountId, userCode }, 60);
+      const accountKey = `${subject.prefix}account:${accountId}`;
+      expect(await subject.redis.scard(accountKey)).toBe(5);
+
+      expect(await subject.accountState.revokeSession(accountId, session)).toBe(true);
+      expect(await subject.redis.smembers(accountKey)).toEqual([`${subject.prefix}Grant:${other}`]);
+      for (const key of [
+        `${subject.prefix}grant:${grantId}`,
+        `${subject.prefix}uid:Session:${uid}`,
+        `${subject.prefix}userCode:DeviceCode:${userCode}`,
+      ]) {
+        expect(await subject.redis.exists(key), key).toBe(0);
+      }
+
+      expect(await subject.accountState.revokeGrant(accountId, other)).toBe(true);
+      expect(await subject.redis.exists(accountKey)).toBe(0);
+    });
+
+    it('lists sessions and grants without touching keys outside the account and grant sets', async () => {
+      const [accountId, grantId, session, token] = [newId(), newId(), newId(), newId()];
+      await subject.factory('Grant').upsert(grantId, { jti: grantId, accountId, clientId: 'client-1', iat: 1_700_000_000 }, 60);
+      await subject.factory('Session').upsert(session, { jti: session, uid: newId(), accountId }, 60);
+      await subject.factory('RefreshToken').upsert(token, { jti: token, grantId, accountId, iat: 1_700_000_100 }, 60);
+      const monitor = await subject.redis.duplicate().monitor();
+      const commands: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args.some((arg) => arg.includes(accountId) || arg.includes(grantId) || arg.includes(session) || arg.includes(token))) {
+          commands.push(args[0]?.toLowerCase() ?? '');
+        }
+      });
+      try {
+        expect((await subject.accountState.listSessions(accountId)).map(({ id }) => id)).toEqual([session]);
+        expect((await subject.accountState.listGrants(accountId)).map(({ lastUsedAt }) => lastUsedAt)).toEqual([new Date(1_700_000_100_000)]);
+        await sleep(100);
+      } finally {
+        monitor.disconnect();
+      }
+      // Two round trips for the sessions; four for the grants (the SMEMBERS of the account set and
+      // of the grant set, two MGETs). No SCAN or KEYS.
+      expect(commands.sort()).toEqual(['mget', 'mget', 'mget', 'smembers', 'smembers', 'smembers'].sort());
     });
 
     it('refuses to revoke an empty account id', async () => {

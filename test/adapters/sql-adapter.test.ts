@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlAdapterFactory, deleteExpiredPayloads, revokeAccountStateSql } from '../../src/oidc/adapters/sql.ts';
-import { createAccountStateRevoker } from '../../src/oidc/adapters/account-state.ts';
+import { createAccountStateRevoker, createAccountStateStore } from '../../src/oidc/adapters/account-state.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { adapterContract, newId } from './contract.ts';
 
@@ -11,6 +11,7 @@ adapterContract('SqlAdapter', async () => {
     factory: createSqlAdapterFactory(database.db),
     // Through the app's factory: without Redis it must pick the SQL table.
     revokeAccountState: createAccountStateRevoker({ redis: null, prefix: 'unused:', db: database.db }),
+    accountState: createAccountStateStore({ redis: null, prefix: 'unused:', db: database.db }),
     teardown: () => database.drop(),
   };
 });
@@ -92,6 +93,30 @@ describe('account_id', () => {
     expect(await factory('Grant').find(grantId)).toBeUndefined();
     expect(await factory('AccessToken').find(oldToken)).toBeUndefined();
     expect(await factory('Session').find(oldSession)).toBeDefined();
+  });
+
+  it('does not list rows written before the column existed, but revokes them by id', async () => {
+    const factory = createSqlAdapterFactory(database.db);
+    const store = createAccountStateStore({ redis: null, prefix: 'unused:', db: database.db });
+    const [accountId, oldSession, oldGrant, token] = [newId(), newId(), newId(), newId()];
+    // As stored before migration 0009: the account only in the payload.
+    await database.db.query(
+      `INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES ('Grant', $1, $2::jsonb, now() + interval '1 minute')`,
+      [oldGrant, JSON.stringify({ jti: oldGrant, accountId, clientId: 'client-1' })],
+    );
+    await database.db.query(
+      `INSERT INTO oidc_payloads (model, id, payload, uid, expires_at) VALUES ('Session', $1, $2::jsonb, $3, now() + interval '1 minute')`,
+      [oldSession, JSON.stringify({ jti: oldSession, uid: oldSession, accountId, authorizations: { 'client-1': { grantId: oldGrant } } }), oldSession],
+    );
+    await factory('AccessToken').upsert(token, { jti: token, grantId: oldGrant, accountId }, 60);
+
+    expect(await store.listSessions(accountId)).toEqual([]);
+    expect(await store.listGrants(accountId)).toEqual([]);
+    expect(await store.revokeSession(newId(), oldSession)).toBe(false);
+    expect(await store.revokeSession(accountId, oldSession)).toBe(true);
+    expect(await factory('Session').find(oldSession)).toBeUndefined();
+    expect(await factory('Grant').find(oldGrant)).toBeUndefined();
+    expect(await factory('AccessToken').find(token)).toBeUndefined();
   });
 
   it('refuses to revoke an empty account id', async () => {

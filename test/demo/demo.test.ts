@@ -116,7 +116,8 @@ describe('npm run demo', async () => {
     expect(callback.url.startsWith(`${rp}/callback?`)).toBe(true);
     expect(callback.status).toBe(200);
     expect(callback.html).toContain('&quot;email&quot;: &quot;demo@example.com&quot;');
-    expect(callback.html).toMatch(/&quot;roles&quot;: \[\s*&quot;admin&quot;\s*\]/);
+    // Effective roles: admin, and api-user through the composite admin role.
+    expect(callback.html).toMatch(/&quot;roles&quot;: \[\s*&quot;admin&quot;,\s*&quot;api-user&quot;\s*\]/);
     expect(callback.html).toContain(`GET ${api} &rarr; 200`);
     expect(callback.html).toContain('Hello from the demo API');
     expect(callback.html).toContain(`&quot;aud&quot;: &quot;http://localhost:${apiPort}/api&quot;`);

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
+import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
 
 /*
  * Key layout (model names are CamelCase, index namespaces lowercase, so they never collide):
@@ -10,10 +11,10 @@ import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from '
  *   ${prefix}uid:${model}:${uid}         record id, same TTL as the record (Session)
  * Both SETs live as long as their longest-lived member (see ADD_TO_INDEX). An upsert that changes
  * a record's grantId or accountId leaves the old SET entry behind, so readers of a SET re-check
- * the payload where it matters (REVOKE_ACCOUNT).
+ * the payload where it matters (the REVOKE_* scripts, findAccountSessionsRedis and friends).
  *
  * Multi-key writes go through MULTI on one `Redis` connection (standalone or Sentinel); a Cluster
- * would need hash tags to keep a grant's keys in one slot, and ADD_TO_INDEX and REVOKE_ACCOUNT
+ * would need hash tags to keep a grant's keys in one slot, and ADD_TO_INDEX and the REVOKE_* scripts
  * touch keys they read from a SET rather than receive in KEYS, which a Cluster forbids.
  * Scripts run through plain EVAL rather than defineCommand, which would need an augmentation of
  * ioredis' typings; the scripts are a few hundred bytes and Redis caches them compiled by SHA.
@@ -77,22 +78,21 @@ return 1
 `;
 
 /**
- * Deletes everything one account holds, atomically: every record in the account set (KEYS[1])
- * whose payload still names the account (ARGV[2]), and for every Grant among them, every record
- * in that grant's set and the set itself, then the account set. Prefix = ARGV[1].
- * A Grant key whose record already expired still has its grant set revoked: a Grant's id is
- * never reused for another account. A member whose record now names another account (or none)
- * was re-upserted since it was indexed, and is left alone.
- * With each record go its uid/userCode pointers (when they still point at it) and its entry in
- * its own grant set. Returns how many records were deleted; index sets and pointers don't count.
+ * Lua shared by the revocation scripts. ARGV[1] = prefix, ARGV[2] = the account revoked.
+ * remove(key, checkAccount) deletes one record with its uid/userCode pointers (when they still
+ * point at it) and its entries in its grant set and account set; returns nil: no such record
+ * (expired), false: it names another account (only with checkAccount), true: deleted.
+ * revokeGrant(grantId, mustExist) removes the Grant record (when it names the account), every
+ * record in its grant set and the set; a Grant record of another account leaves all of it alone
+ * (false). A Grant whose record already expired still has its set revoked (a Grant's id is never
+ * reused for another account) unless mustExist, and returns nil.
+ * \`removed\` counts deleted records; index sets and pointers don't count.
  */
-const REVOKE_ACCOUNT = `
+const REVOKE_FUNCTIONS = `
 local prefix = ARGV[1]
 local accountId = ARGV[2]
-local grantPrefix = prefix .. 'Grant:'
 local removed = 0
 
--- Returns nil: no such record (expired), false: belongs to another account, true: deleted.
 local function remove(key, checkAccount)
   local stored = redis.call('GET', key)
   if not stored then return nil end
@@ -116,19 +116,74 @@ local function remove(key, checkAccount)
   if type(payload.grantId) == 'string' and payload.grantId ~= '' then
     redis.call('SREM', prefix .. 'grant:' .. payload.grantId, key)
   end
+  if type(payload.accountId) == 'string' and payload.accountId ~= '' then
+    redis.call('SREM', prefix .. 'account:' .. payload.accountId, key)
+  end
   return true
 end
 
+local function revokeGrant(grantId, mustExist)
+  local result = remove(prefix .. 'Grant:' .. grantId, true)
+  if result == false or (result == nil and mustExist) then return result end
+  local grantSet = prefix .. 'grant:' .. grantId
+  for _, member in ipairs(redis.call('SMEMBERS', grantSet)) do remove(member, false) end
+  redis.call('DEL', grantSet)
+  return result
+end
+`;
+
+/**
+ * Deletes everything one account holds, atomically: every record in the account set (KEYS[1])
+ * whose payload still names the account (ARGV[2]), and for every Grant among them, every record
+ * in that grant's set and the set itself, then the account set. Prefix = ARGV[1].
+ * A member whose record now names another account (or none) was re-upserted since it was
+ * indexed, and is left alone. Returns how many records were deleted (see REVOKE_FUNCTIONS).
+ */
+const REVOKE_ACCOUNT = `${REVOKE_FUNCTIONS}
+local grantPrefix = prefix .. 'Grant:'
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local result = remove(key, true)
-  if result ~= false and string.sub(key, 1, #grantPrefix) == grantPrefix then
-    local grantSet = prefix .. 'grant:' .. string.sub(key, #grantPrefix + 1)
-    for _, member in ipairs(redis.call('SMEMBERS', grantSet)) do remove(member, false) end
-    redis.call('DEL', grantSet)
+  if string.sub(key, 1, #grantPrefix) == grantPrefix then
+    revokeGrant(string.sub(key, #grantPrefix + 1), false)
+  else
+    remove(key, true)
   end
 end
 redis.call('DEL', KEYS[1])
 return removed
+`;
+
+/**
+ * Revokes one Grant of the account (ARGV[3] = grant id) and everything under it, atomically.
+ * KEYS[1] is the Grant record. Returns 1 when the Grant record existed and named the account
+ * (and is now gone with its records), else 0 and nothing changes.
+ */
+const REVOKE_GRANT = `${REVOKE_FUNCTIONS}
+if revokeGrant(ARGV[3], true) then return 1 end
+return 0
+`;
+
+/**
+ * Ends one Session of the account (KEYS[1], id ARGV[3]) and revokes every Grant it authorized
+ * (the grantIds of its authorizations) with everything under them, atomically. Returns 1 when the
+ * Session existed and named the account, else 0 and nothing changes. An authorized Grant whose
+ * record names another account is left alone.
+ */
+const REVOKE_SESSION = `${REVOKE_FUNCTIONS}
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local ok, payload = pcall(cjson.decode, stored)
+if not ok or type(payload) ~= 'table' or payload.accountId ~= accountId then return 0 end
+local grantIds = {}
+if type(payload.authorizations) == 'table' then
+  for _, authorization in pairs(payload.authorizations) do
+    if type(authorization) == 'table' and type(authorization.grantId) == 'string' and authorization.grantId ~= '' then
+      table.insert(grantIds, authorization.grantId)
+    end
+  end
+end
+remove(KEYS[1], true)
+for _, grantId in ipairs(grantIds) do revokeGrant(grantId, false) end
+return 1
 `;
 
 function epochSeconds(): number {
@@ -252,4 +307,102 @@ export async function revokeAccountStateRedis(redis: Redis, prefix: string, acco
   const removed = await redis.eval(REVOKE_ACCOUNT, 1, accountKey(prefix, accountId), prefix, accountId);
   if (typeof removed !== 'number') throw new Error(`unexpected reply from account revocation script: ${String(removed)}`);
   return removed;
+}
+
+/**
+ * The records of one model (Session or Grant) that the account set lists and that still exist
+ * and still name the account, in two round trips (SMEMBERS, MGET) however many there are.
+ */
+async function findAccountRecords(redis: Redis, prefix: string, accountId: string, model: 'Session' | 'Grant'): Promise<AccountRecord[]> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  const modelPrefix = `${prefix}${model}:`;
+  const keys = (await redis.smembers(accountKey(prefix, accountId))).filter((key) => key.startsWith(modelPrefix));
+  if (keys.length === 0) return [];
+  const stored = await redis.mget(...keys);
+  const records: AccountRecord[] = [];
+  keys.forEach((key, index) => {
+    const payload = parsePayload(stored[index]);
+    // Missing: expired or destroyed since it was indexed. Another account: re-upserted since.
+    if (payload?.accountId === accountId) records.push({ id: key.slice(modelPrefix.length), payload });
+  });
+  return records;
+}
+
+function parsePayload(stored: string | null | undefined): AdapterPayload | undefined {
+  if (stored === null || stored === undefined) return undefined;
+  try {
+    const payload: unknown = JSON.parse(stored);
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as AdapterPayload) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The account's live Session records (unordered). */
+export function findAccountSessionsRedis(redis: Redis, prefix: string, accountId: string): Promise<AccountRecord[]> {
+  return findAccountRecords(redis, prefix, accountId, 'Session');
+}
+
+/** Token models whose newest `iat` under a grant tells when the grant was last used. */
+const USAGE_MODELS = ['AccessToken', 'RefreshToken'] as const;
+
+/**
+ * The account's live Grant records (unordered), each with the newest `iat` of the live access and
+ * refresh tokens its grant set lists (null: none). Four round trips in all: SMEMBERS and MGET of
+ * the account set, one pipeline of every grant set's SMEMBERS, one MGET of their tokens.
+ */
+export async function findAccountGrantsRedis(redis: Redis, prefix: string, accountId: string): Promise<AccountGrantRecord[]> {
+  const grants = await findAccountRecords(redis, prefix, accountId, 'Grant');
+  if (grants.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const grant of grants) pipeline.smembers(grantKey(prefix, grant.id));
+  const sets = (await pipeline.exec()) ?? [];
+  const usagePrefixes = USAGE_MODELS.map((model) => `${prefix}${model}:`);
+  const tokenKeys: string[] = [];
+  const owners: string[] = [];
+  grants.forEach((grant, index) => {
+    const [error, members] = sets[index] ?? [new Error('missing pipeline reply'), null];
+    if (error) throw error;
+    for (const key of members as string[]) {
+      if (!usagePrefixes.some((usagePrefix) => key.startsWith(usagePrefix))) continue;
+      tokenKeys.push(key);
+      owners.push(grant.id);
+    }
+  });
+  const lastUsed = new Map<string, number>();
+  const tokens = tokenKeys.length === 0 ? [] : await redis.mget(...tokenKeys);
+  tokens.forEach((stored, index) => {
+    const payload = parsePayload(stored);
+    const grantId = owners[index];
+    // A token re-upserted under another grant leaves a stale entry in this set.
+    if (!payload || grantId === undefined || payload.grantId !== grantId || typeof payload.iat !== 'number') return;
+    lastUsed.set(grantId, Math.max(lastUsed.get(grantId) ?? -Infinity, payload.iat));
+  });
+  return grants.map((grant) => ({ ...grant, lastUsedIat: lastUsed.get(grant.id) ?? null }));
+}
+
+async function revokeOne(redis: Redis, script: string, recordKey: string, prefix: string, accountId: string, id: string): Promise<boolean> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  if (!id) return false;
+  const result = await redis.eval(script, 1, recordKey, prefix, accountId, id);
+  if (result !== 0 && result !== 1) throw new Error(`unexpected reply from revocation script: ${String(result)}`);
+  return result === 1;
+}
+
+/**
+ * Revokes one Grant of the account and every record under it, in one atomic EVAL (REVOKE_GRANT,
+ * the same removal REVOKE_ACCOUNT does per grant, so pointers and index entries go too).
+ * False when there is no such live Grant or it names another account; nothing changes then.
+ */
+export function revokeAccountGrantRedis(redis: Redis, prefix: string, accountId: string, grantId: string): Promise<boolean> {
+  return revokeOne(redis, REVOKE_GRANT, `${prefix}Grant:${grantId}`, prefix, accountId, grantId);
+}
+
+/**
+ * Ends one Session of the account (with its uid pointer) and revokes every Grant it authorized
+ * with every record under them, in one atomic EVAL (REVOKE_SESSION). False when there is no such
+ * live Session or it names another account; nothing changes then.
+ */
+export function revokeAccountSessionRedis(redis: Redis, prefix: string, accountId: string, sessionId: string): Promise<boolean> {
+  return revokeOne(redis, REVOKE_SESSION, `${prefix}Session:${sessionId}`, prefix, accountId, sessionId);
 }

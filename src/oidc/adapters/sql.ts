@@ -1,5 +1,6 @@
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../db/database.ts';
+import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
 
 /*
  * One table, oidc_payloads (migrations/0006_provider_state.sql, account_id from
@@ -134,4 +135,110 @@ export async function revokeAccountStateSql(db: Database, accountId: string): Pr
     [accountId],
   );
   return rows[0]?.removed ?? 0;
+}
+
+function requireAccountId(accountId: string): void {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+}
+
+/** The account's live Session rows (unordered), found through the account_id index. */
+export async function findAccountSessionsSql(db: Database, accountId: string): Promise<AccountRecord[]> {
+  requireAccountId(accountId);
+  const { rows } = await db.query<AccountRecord>(
+    `SELECT id, payload FROM oidc_payloads WHERE account_id = $1 AND model = 'Session' AND ${UNEXPIRED}`,
+    [accountId],
+  );
+  return rows;
+}
+
+/**
+ * The account's live Grant rows (unordered), each with the newest numeric `iat` of the live
+ * access and refresh tokens under it (null: none), in one statement. The ARRAY(...) subquery runs
+ * once, so the aggregate reads only those grants' tokens through the grant_id index.
+ */
+export async function findAccountGrantsSql(db: Database, accountId: string): Promise<AccountGrantRecord[]> {
+  requireAccountId(accountId);
+  const { rows } = await db.query<{ id: string; payload: AdapterPayload; last_used_iat: number | null }>(
+    `WITH grants AS (
+       SELECT id, payload FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND ${UNEXPIRED}
+     ),
+     usage AS (
+       SELECT grant_id, max((payload->>'iat')::double precision) AS last_used_iat
+       FROM oidc_payloads
+       WHERE grant_id = ANY (ARRAY(SELECT id FROM grants))
+         AND model IN ('AccessToken', 'RefreshToken')
+         AND jsonb_typeof(payload->'iat') = 'number'
+         AND ${UNEXPIRED}
+       GROUP BY grant_id
+     )
+     SELECT grants.id, grants.payload, usage.last_used_iat
+     FROM grants LEFT JOIN usage ON usage.grant_id = grants.id`,
+    [accountId],
+  );
+  return rows.map((row) => ({ id: row.id, payload: row.payload, lastUsedIat: row.last_used_iat }));
+}
+
+/**
+ * Revokes one live Grant of the account (its payload names the account) and every row under it,
+ * in one statement. False when there is no such Grant; nothing changes then.
+ * The two DELETEs of one statement share its snapshot, so the second cannot see the first's work
+ * but can key off its RETURNING rows: the tokens go only when the Grant did.
+ */
+export async function revokeAccountGrantSql(db: Database, accountId: string, grantId: string): Promise<boolean> {
+  requireAccountId(accountId);
+  if (!grantId) return false;
+  const { rows } = await db.query<{ found: boolean }>(
+    `WITH revoked AS (
+       DELETE FROM oidc_payloads
+       WHERE model = 'Grant' AND id = $2 AND payload->>'accountId' = $1::text AND ${UNEXPIRED}
+       RETURNING id
+     ),
+     under AS (
+       DELETE FROM oidc_payloads WHERE grant_id = $2 AND EXISTS (SELECT 1 FROM revoked)
+     )
+     SELECT EXISTS (SELECT 1 FROM revoked) AS found`,
+    [accountId, grantId],
+  );
+  return rows[0]?.found === true;
+}
+
+/**
+ * Ends one live Session of the account and revokes every Grant its authorizations name, with
+ * every row under them, in one statement. False when there is no such Session; nothing changes
+ * then. An authorized Grant whose row names another account is left alone; one whose row is gone
+ * (or expired) still has the rows under it removed, as in revokeAccountStateSql.
+ * The ownership checks read payload->>'accountId' rather than the account_id column: these are
+ * primary-key lookups, and rows written before migration 0009 have no account_id.
+ */
+export async function revokeAccountSessionSql(db: Database, accountId: string, sessionId: string): Promise<boolean> {
+  requireAccountId(accountId);
+  if (!sessionId) return false;
+  const { rows } = await db.query<{ found: boolean }>(
+    `WITH session AS (
+       DELETE FROM oidc_payloads
+       WHERE model = 'Session' AND id = $2 AND payload->>'accountId' = $1::text AND ${UNEXPIRED}
+       RETURNING payload
+     ),
+     authorized AS (
+       SELECT DISTINCT authorization_.value->>'grantId' AS id
+       FROM session, jsonb_each(
+         CASE WHEN jsonb_typeof(session.payload->'authorizations') = 'object' THEN session.payload->'authorizations' ELSE '{}'::jsonb END
+       ) AS authorization_
+       WHERE jsonb_typeof(authorization_.value->'grantId') = 'string' AND authorization_.value->>'grantId' <> ''
+     ),
+     grant_ids AS (
+       SELECT id FROM authorized
+       EXCEPT
+       SELECT id FROM oidc_payloads
+       WHERE model = 'Grant' AND id IN (SELECT id FROM authorized) AND payload->>'accountId' IS DISTINCT FROM $1::text
+     ),
+     revoked AS (
+       DELETE FROM oidc_payloads
+       WHERE (model = 'Grant' AND id = ANY (ARRAY(SELECT id FROM grant_ids)))
+          OR grant_id = ANY (ARRAY(SELECT id FROM grant_ids))
+     )
+     SELECT EXISTS (SELECT 1 FROM session) AS found`,
+    [accountId, sessionId],
+  );
+  return rows[0]?.found === true;
 }
