@@ -7,6 +7,9 @@ import { requestContext } from './http/request-context.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { interactionRouter } from './interactions/routes.ts';
 import { accountPageRouter } from './account-pages/routes.ts';
+import { adminRouter } from './admin/router.ts';
+import { adminRoutes } from './admin/routes/index.ts';
+import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
@@ -43,6 +46,10 @@ export function createApp(deps: Deps): Koa {
   app.use(pages.routes());
   app.use(interactionRouter(deps).routes());
   app.use(accountPageRouter(deps).routes());
+  const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts });
+  const admin = adminRouter({ deps, routes: adminRoutes, authenticate, logger: deps.logger, issuer: deps.config.issuer });
+  app.use(admin.routes());
+  app.use(admin.allowedMethods());
 
   const provider = deps.provider;
   const handleByProvider = provider.callback();

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Config } from './config/schema.ts';
 import { connectDatabase } from './db/connect.ts';
@@ -29,12 +30,14 @@ import { createSignInService, type SignInService } from './accounts/sign-in.ts';
 import { createSelfService, type SelfService } from './accounts/self-service.ts';
 import { deleteExpiredTokens } from './accounts/tokens-repository.ts';
 import { createAuditLog, type AuditLog } from './audit/service.ts';
+import { createUserAdmin, type UserAdmin } from './accounts/user-admin.ts';
 import { createLimiterFactory, deleteExpiredRateLimits } from './security/rate-limits.ts';
 import { createLoginProtection } from './security/login-protection.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { createBackground, type Background } from './background.ts';
 import { createMailRenderer } from './mail/templates.ts';
-import { createAccountStateRevoker, type RevokeAccountState } from './oidc/adapters/account-state.ts';
+import { createAccountStateStore, type AccountStateStore, type RevokeAccountState } from './oidc/adapters/account-state.ts';
+import { adminResourceIndicator, ensureAdminResource } from './admin/bootstrap.ts';
 
 export interface Deps {
   config: Config;
@@ -58,6 +61,11 @@ export interface Deps {
   mailer: Mailer;
   background: Background;
   revokeAccountState: RevokeAccountState;
+  accountState: AccountStateStore;
+  users: UserAdmin;
+  signingKeys: JWK[];
+  /** The admin API's own resource indicator (<issuer>/admin/api/v1). */
+  adminResource: string;
   registrationEnabled: boolean;
   passwordMinLength: number;
   close(): Promise<void>;
@@ -108,7 +116,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     // Drained before the mailer and the database close: its tasks use both.
     const background = createBackground(logger);
     cleanups.unshift(() => background.drain());
-    const revokeAccountState = createAccountStateRevoker({ redis, prefix: config.redisKeyPrefix, db });
+    const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db });
+    const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
     const selfService = createSelfService({
       db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: 'Sign-in' }), limiter, limits: config.limits,
       ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger,
@@ -122,7 +131,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const resources = createResourceService(db);
     const rbac = createRbacService(db);
     const renderPage = createPageRenderer({ productName: 'Sign-in' });
-    const [signingKeys, cookieKeys] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys)]);
+    const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
     const provider = createProvider({
       config, stateAdapter, clientAdapter: createClientAdapter(db), accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
@@ -140,7 +149,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       upstreams: createUpstreams(config.upstreams),
       federation,
       issuer: config.issuer,
-      signIn, selfService, audit, mailer, background, revokeAccountState,
+      signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource,
+      users: createUserAdmin({ db, accounts, rbac, accountState, audit }),
       registrationEnabled: config.registration.enabled,
       passwordMinLength: config.passwordMinLength,
       async close() {

@@ -121,3 +121,49 @@ export async function listAccountsWithRoles(db: Queryable): Promise<Array<Accoun
 export async function markEmailVerified(db: Queryable, id: string): Promise<void> {
   await db.query('UPDATE accounts SET email_verified = true, updated_at = now() WHERE id = $1', [id]);
 }
+
+/**
+ * One page of accounts in a stable order (created_at, id), after the cursor position, optionally
+ * matching `search` in email or name. Rows inserted while someone pages never shift a page.
+ */
+export async function listAccountsPage(db: Queryable, options: { search?: string | undefined; after?: { createdAt: Date; id: string } | undefined; limit: number }): Promise<Array<Account & { roles: string[] }>> {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  if (options.search) {
+    values.push(`%${options.search.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
+    conditions.push(`(a.email ILIKE $${values.length} OR a.name ILIKE $${values.length})`);
+  }
+  if (options.after) {
+    values.push(options.after.createdAt, options.after.id);
+    // Compared at millisecond precision, the precision the cursor carries (a JS Date).
+    conditions.push(`(date_trunc('milliseconds', a.created_at), a.id) > ($${values.length - 1}, $${values.length}::uuid)`);
+  }
+  values.push(options.limit);
+  const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+  const { rows } = await db.query<AccountRow & { roles: string[] }>(
+    `SELECT a.*, ${ROLE_NAMES} FROM accounts a ${where} ORDER BY date_trunc('milliseconds', a.created_at), a.id LIMIT $${values.length}`,
+    values,
+  );
+  return rows.map((row) => ({ ...toAccount(row), roles: row.roles }));
+}
+
+export async function deleteAccount(db: Queryable, id: string): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const { rowCount } = await db.query('DELETE FROM accounts WHERE id = $1', [id]);
+  return rowCount > 0;
+}
+
+export async function updateAccountProfile(db: Queryable, id: string, profile: Partial<Pick<Account, 'name' | 'givenName' | 'familyName' | 'picture' | 'locale' | 'emailVerified'>>): Promise<Account | null> {
+  if (!UUID.test(id)) return null;
+  const columns: Record<string, string> = { name: 'name', givenName: 'given_name', familyName: 'family_name', picture: 'picture', locale: 'locale', emailVerified: 'email_verified' };
+  const sets: string[] = [];
+  const values: unknown[] = [id];
+  for (const [key, column] of Object.entries(columns)) {
+    const value = profile[key as keyof typeof profile];
+    if (value === undefined) continue;
+    values.push(value);
+    sets.push(`${column} = $${values.length}`);
+  }
+  const { rows } = await db.query<AccountRow>(`UPDATE accounts SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING *`, values);
+  return rows[0] ? toAccount(rows[0]) : null;
+}

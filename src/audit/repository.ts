@@ -11,7 +11,10 @@ export type AuditEventName =
   | 'email.verified'
   | 'password_reset.requested'
   | 'password_reset.completed'
-  | 'password.changed';
+  | 'password.changed'
+  | 'account.disabled'
+  | 'account.enabled'
+  | 'account.deleted';
 
 export interface AuditEvent {
   event: AuditEventName;

@@ -1,0 +1,33 @@
+import type { Middleware } from 'koa';
+import { errors as oidcErrors } from 'oidc-provider';
+import { isAppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** Errors as `{ "error": "<stable code>", "message": "..." }`; 5xx details stay in the log. */
+export function adminErrors(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = { error: 'not_found', message: `no admin API operation ${ctx.method} ${ctx.path}` };
+      }
+    } catch (error) {
+      const http = error as { status?: number; expose?: boolean; message?: string };
+      if (isAppError(error) && error.expose) {
+        ctx.status = error.status;
+        ctx.body = { error: error.code, message: error.message };
+      } else if (error instanceof oidcErrors.OIDCProviderError && error.expose) {
+        ctx.status = error.status;
+        ctx.body = { error: error.error, message: error.error_description ?? error.message };
+      } else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose) {
+        ctx.status = http.status;
+        ctx.body = { error: 'request.invalid', message: http.message ?? 'invalid request' };
+      } else {
+        logger.error({ err: error, id: ctx.state.requestId }, 'admin API error');
+        ctx.status = 500;
+        ctx.body = { error: 'server_error', message: 'The server could not complete the request.' };
+      }
+    }
+  };
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { AdminRoute } from './route.ts';
+
+const errorSchema = z.object({ error: z.string().meta({ description: 'stable error code' }), message: z.string() });
+
+const jsonSchema = (schema: z.ZodType) => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: jsonSchema(errorSchema) } } });
+
+/** OpenAPI 3.1 (JSON Schema 2020-12) from the same zod schemas that validate the requests. */
+export function buildOpenApi(routes: AdminRoute[], issuer: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    const parameters: unknown[] = [];
+    for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+      if (!schema) continue;
+      const properties = (jsonSchema(schema).properties ?? {}) as Record<string, unknown>;
+      const required = new Set((jsonSchema(schema).required ?? []) as string[]);
+      for (const [name, property] of Object.entries(properties)) {
+        parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: property });
+      }
+    }
+    const status = String(route.status ?? (route.response ? 200 : 204));
+    (paths[path] ??= {})[route.method] = {
+      summary: route.summary,
+      tags: [route.tag],
+      operationId: `${route.method}${path.replace(/[{}]/g, '').split('/').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`,
+      security: [{ bearer: [route.scope] }],
+      ...(parameters.length ? { parameters } : {}),
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
+      responses: {
+        [status]: route.response ? { description: 'OK', content: { 'application/json': { schema: jsonSchema(route.response) } } } : { description: 'No content' },
+        400: errorResponse('Invalid input'),
+        401: errorResponse('Missing, invalid or expired access token'),
+        403: errorResponse(`The token lacks ${route.scope}`),
+        404: errorResponse('Not found'),
+        409: errorResponse('Conflicts with the current state'),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Identity provider admin API', version: '1', description: 'Users, roles, permissions, clients, API resources, sessions.' },
+    servers: [{ url: `${issuer}/admin/api/v1` }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'oauth2', description: `Access tokens from ${issuer}/token for resource ${issuer}/admin/api/v1`, flows: { clientCredentials: { tokenUrl: `${issuer}/token`, scopes: { 'admin:read': 'read everything', 'admin:write': 'change everything' } } } },
+      },
+    },
+    paths,
+  };
+}
