@@ -41,6 +41,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     scopes: [...supportedScopes],
     claims: scopeClaims,
+    // Scope claims (roles, email, profile) go into the ID token as well as userinfo, so a relying
+    // party can authorize from the ID token alone (OIDC Core §5.4 allows both).
+    conformIdTokenClaims: false,
     clientDefaults: {
       grant_types: ['authorization_code'],
       id_token_signed_response_alg: 'RS256',
