@@ -20,9 +20,10 @@ export function adminErrors(logger: Logger): Middleware {
       } else if (error instanceof oidcErrors.OIDCProviderError && error.expose) {
         ctx.status = error.status;
         ctx.body = { error: error.error, message: error.error_description ?? error.message };
-      } else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose) {
+      } else if (typeof http.status === 'number' && http.status >= 400 && http.status < 500) {
+        // Raised by the body parser: malformed JSON (400), too large (413), wrong type (415).
         ctx.status = http.status;
-        ctx.body = { error: 'request.invalid', message: http.message ?? 'invalid request' };
+        ctx.body = { error: 'request.invalid', message: http.status === 400 ? 'The body is not valid JSON.' : http.message ?? 'invalid request' };
       } else {
         logger.error({ err: error, id: ctx.state.requestId }, 'admin API error');
         ctx.status = 500;

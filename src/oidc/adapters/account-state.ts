@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../db/database.ts';
 import {
+  countActiveSessionsRedis,
   findAccountGrantsRedis,
   findAccountSessionsRedis,
   revokeAccountGrantRedis,
@@ -9,6 +10,7 @@ import {
   revokeAccountStateRedis,
 } from './redis.ts';
 import {
+  countActiveSessionsSql,
   findAccountGrantsSql,
   findAccountSessionsSql,
   revokeAccountGrantSql,
@@ -53,6 +55,8 @@ export interface AccountGrant {
 
 /** What an admin can see and end of one account's provider state, without scanning the store. */
 export interface AccountStateStore {
+  /** Live sessions of every account (for statistics), without a scan. */
+  countActiveSessions(): Promise<number>;
   /** The account's live sessions, newest (createdAt) first. */
   listSessions(accountId: string): Promise<AccountSession[]>;
   /** The account's live grants, newest (createdAt) first. */
@@ -195,6 +199,7 @@ export function createAccountStateStore(options: { redis: Redis | null; prefix: 
     revokeSession: (accountId, sessionId) => backend.revokeSession(accountId, sessionId),
     revokeGrant: (accountId, grantId) => backend.revokeGrant(accountId, grantId),
     revokeAll: (accountId) => backend.revokeAll(accountId),
+    countActiveSessions: () => (redis ? countActiveSessionsRedis(redis, prefix) : countActiveSessionsSql(db)),
   };
 }
 

@@ -9,6 +9,7 @@ import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
  *   ${prefix}account:${accountId}        SET of record keys (any model) whose payload has that accountId
  *   ${prefix}userCode:${model}:${code}   record id, same TTL as the record (DeviceCode)
  *   ${prefix}uid:${model}:${uid}         record id, same TTL as the record (Session)
+ *   ${prefix}sessions                    ZSET of Session ids scored by expiry (ms), for counting
  * Both SETs live as long as their longest-lived member (see ADD_TO_INDEX). An upsert that changes
  * a record's grantId or accountId leaves the old SET entry behind, so readers of a SET re-check
  * the payload where it matters (the REVOKE_* scripts, findAccountSessionsRedis and friends).
@@ -119,6 +120,9 @@ local function remove(key, checkAccount)
   if type(payload.accountId) == 'string' and payload.accountId ~= '' then
     redis.call('SREM', prefix .. 'account:' .. payload.accountId, key)
   end
+  if colon and string.sub(rest, 1, colon - 1) == 'Session' then
+    redis.call('ZREM', prefix .. 'sessions', string.sub(rest, colon + 1))
+  end
   return true
 end
 
@@ -186,6 +190,14 @@ for _, grantId in ipairs(grantIds) do revokeGrant(grantId, false) end
 return 1
 `;
 
+const sessionsKey = (prefix: string): string => `${prefix}sessions`;
+
+/** Signed-in sessions not yet expired nor ended; expired entries are dropped from the index on the way. */
+export async function countActiveSessionsRedis(redis: Redis, prefix: string): Promise<number> {
+  const [, [, count]] = (await redis.multi().zremrangebyscore(sessionsKey(prefix), '-inf', Date.now()).zcard(sessionsKey(prefix)).exec()) as [[unknown, number], [unknown, number]];
+  return count;
+}
+
 function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -226,6 +238,12 @@ class RedisAdapter implements Adapter {
     if (payload.accountId) multi.eval(ADD_TO_INDEX, 1, accountKey(this.#prefix, payload.accountId), key, expiresIn ?? 0);
     if (payload.userCode) set(this.#userCodeKey(payload.userCode), id);
     if (payload.uid) set(this.#uidKey(payload.uid), id);
+    // Signed-in sessions by expiry, so counting them needs no scan (countActiveSessionsRedis). A
+    // session without an account (a visitor, or after logout) does not count.
+    if (this.#model === 'Session') {
+      if (payload.accountId) multi.zadd(sessionsKey(this.#prefix), expiresIn === undefined ? '+inf' : Date.now() + expiresIn * 1000, id);
+      else multi.zrem(sessionsKey(this.#prefix), id);
+    }
     set(key, JSON.stringify(payload));
     await exec(multi);
   }
@@ -267,6 +285,7 @@ class RedisAdapter implements Adapter {
     if (payload?.accountId) multi.srem(accountKey(this.#prefix, payload.accountId), key);
     if (payload?.userCode) multi.del(this.#userCodeKey(payload.userCode));
     if (payload?.uid) multi.del(this.#uidKey(payload.uid));
+    if (this.#model === 'Session') multi.zrem(sessionsKey(this.#prefix), id);
     await exec(multi);
   }
 

@@ -242,3 +242,9 @@ export async function revokeAccountSessionSql(db: Database, accountId: string, s
   );
   return rows[0]?.found === true;
 }
+
+/** Signed-in sessions (with an account) not yet expired nor ended. */
+export async function countActiveSessionsSql(db: Database): Promise<number> {
+  const { rows } = await db.query<{ count: string }>("SELECT count(*) AS count FROM oidc_payloads WHERE model = 'Session' AND account_id IS NOT NULL AND (expires_at IS NULL OR expires_at > now())");
+  return Number(rows[0]!.count);
+}
