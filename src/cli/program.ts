@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { registerUserCommands } from './commands/user.ts';
 import { registerRoleCommands } from './commands/role.ts';
+import { registerPermissionCommands } from './commands/permission.ts';
 import { registerClientCommands } from './commands/client.ts';
 import { registerResourceCommands } from './commands/resource.ts';
+import { registerSessionCommands } from './commands/session.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 
@@ -14,7 +16,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
  */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('idp')
-    .description('administer the identity provider: users, roles, clients, API resources, audit trail, database')
+    .description('administer the identity provider: users, roles, permissions, clients, API resources, sessions, audit trail, database')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),
@@ -24,8 +26,10 @@ export function buildProgram(ctx: CliContext): Command {
     });
   registerUserCommands(program, ctx);
   registerRoleCommands(program, ctx);
+  registerPermissionCommands(program, ctx);
   registerClientCommands(program, ctx);
   registerResourceCommands(program, ctx);
+  registerSessionCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   return program;

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService, type AccountService } from '../../src/accounts/service.ts';
 import { createClientService, type ClientService } from '../../src/clients/service.ts';
 import { createResourceService, type ResourceService } from '../../src/resources/service.ts';
+import { createRbacService, type RbacService } from '../../src/rbac/service.ts';
+import { createSqlAdapterFactory } from '../../src/oidc/adapters/sql.ts';
 import { readMigrations } from '../../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { parseSince } from '../../src/cli/commands/audit.ts';
@@ -71,6 +73,7 @@ describe('idp CLI', () => {
   let accounts: AccountService;
   let clients: ClientService;
   let resources: ResourceService;
+  let rbac: RbacService;
   const idp = (...args: string[]) => spawnIdp(args, env);
   async function idpInSeries<T extends string[][]>(...commands: T): Promise<{ [K in keyof T]: CliResult }> {
     const results: CliResult[] = [];
@@ -89,6 +92,7 @@ describe('idp CLI', () => {
     accounts = createAccountService(database.db);
     clients = createClientService(database.db, async () => undefined);
     resources = createResourceService(database.db);
+    rbac = createRbacService(database.db);
   });
 
   afterAll(async () => {
@@ -176,7 +180,7 @@ describe('idp CLI', () => {
       ['user', 'set-password', '--email', 'bob@example.com', '--password', 'short'],
     );
     expectFailure(setPassword, 2, /no account with email nobody@example\.com/);
-    expectFailure(disable, 2, /no account with email nobody@example\.com/);
+    expectFailure(disable, 2, /no user nobody@example\.com/);
     expectFailure(shortPassword, 2, /at least \d+ characters/);
     expect(await accounts.authenticate('bob@example.com', 'bobs password 123')).not.toBeNull();
   });
@@ -390,6 +394,285 @@ describe('idp CLI', () => {
     expectSuccess(none);
     expect(none.stdout).toBe('no events\n');
   });
+
+  // Roles, permissions and sessions go through the same services as the admin API.
+  const api = 'https://api.example.com';
+
+  it('permission create and list; a permission for a scope the resource lacks exits 2', async () => {
+    const [created, human, unknownScope, unknownResource, duplicate, list, listHuman, none] = await idpInSeries(
+      ['permission', 'create', '--resource', api, '--name', 'read', '--description', 'read the API', '--json'],
+      ['permission', 'create', '--resource', api, '--name', 'write'],
+      ['permission', 'create', '--resource', api, '--name', 'admin'],
+      ['permission', 'create', '--resource', 'https://missing.example.com', '--name', 'read'],
+      ['permission', 'create', '--resource', api, '--name', 'read'],
+      ['permission', 'list', '--json'],
+      ['permission', 'list'],
+      ['permission', 'list', '--resource', 'https://missing.example.com'],
+    );
+    expect(parseJson(created)).toMatchObject({ indicator: api, name: 'read', description: 'read the API', id: expect.any(String), createdAt: expect.any(String) });
+    expectSuccess(human);
+    expect(human.stdout).toBe(`created permission write on ${api}\n`);
+    expectFailure(unknownScope, 2, /https:\/\/api\.example\.com has no scope admin; its scopes are: read write/);
+    expectFailure(unknownResource, 2, /no API resource https:\/\/missing\.example\.com/);
+    expectFailure(duplicate, 2, /permission read already exists on https:\/\/api\.example\.com/);
+    expect(parseJson<Array<{ indicator: string; name: string }>>(list).map((p) => [p.indicator, p.name])).toEqual([[api, 'read'], [api, 'write']]);
+    expectSuccess(listHuman);
+    const lines = listHuman.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^RESOURCE\s+NAME\s+DESCRIPTION$/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^https:\/\/api\.example\.com\s+read\s+read the API$/), expect.stringMatching(/^https:\/\/api\.example\.com\s+write\s+-$/)]);
+    expectSuccess(none);
+    expect(none.stdout).toBe('no permissions\n');
+    expect((await rbac.listPermissions(api)).map((p) => p.name)).toEqual(['read', 'write']);
+  });
+
+  it('role include, permit and show change what an account holds through its roles; a cycle or an unknown name exits 2', async () => {
+    const [included, cycle, self, unknownChild, permitted, unknownPermission, shown, human] = await idpInSeries(
+      ['role', 'include', '--name', 'auditor', '--role', 'staff', '--json'],
+      ['role', 'include', '--name', 'staff', '--role', 'auditor'],
+      ['role', 'include', '--name', 'admin', '--role', 'admin'],
+      ['role', 'include', '--name', 'auditor', '--role', 'nope'],
+      ['role', 'permit', '--name', 'staff', '--resource', api, '--permission', 'read'],
+      ['role', 'permit', '--name', 'staff', '--resource', api, '--permission', 'delete'],
+      ['role', 'show', '--name', 'staff', '--json'],
+      ['role', 'show', '--name', 'auditor'],
+    );
+    expect(parseJson(included)).toMatchObject({ name: 'auditor', description: 'reads the logs', composites: ['staff'], permissions: [] });
+    expectFailure(cycle, 2, /^idp: staff cannot include auditor: .*cycle$/m);
+    expectFailure(self, 2, /a role cannot include itself \(admin\)/);
+    expectFailure(unknownChild, 2, /no role named nope/);
+    expectSuccess(permitted);
+    expect(permitted.stdout).toBe(`staff now holds read on ${api} (permissions: read on ${api})\n`);
+    expectFailure(unknownPermission, 2, /no permission delete on https:\/\/api\.example\.com/);
+    expect(parseJson(shown)).toMatchObject({ name: 'staff', description: null, composites: [], permissions: [{ indicator: api, name: 'read' }] });
+    expectSuccess(human);
+    expect(human.stdout).toBe('role auditor (reads the logs)\n  includes:    staff\n  permissions: none\n');
+
+    // Bob holds auditor directly, so staff and its permission through it.
+    const bob = await accounts.findByEmail('bob@example.com');
+    expect(await rbac.forAccount(bob!.id)).toEqual({ roles: ['auditor', 'staff'], permissions: { [api]: ['read'] } });
+  });
+
+  it('role forbid, exclude and list undo it; undoing what is not there exits 2', async () => {
+    const [forbidden, notHeld, excluded, notIncluded, listed] = await idpInSeries(
+      ['role', 'forbid', '--name', 'staff', '--resource', api, '--permission', 'read', '--json'],
+      ['role', 'forbid', '--name', 'staff', '--resource', api, '--permission', 'read'],
+      ['role', 'exclude', '--name', 'auditor', '--role', 'staff'],
+      ['role', 'exclude', '--name', 'auditor', '--role', 'staff'],
+      ['role', 'list'],
+    );
+    expect(parseJson(forbidden)).toMatchObject({ name: 'staff', permissions: [] });
+    expectFailure(notHeld, 2, /staff does not hold read on https:\/\/api\.example\.com/);
+    expectSuccess(excluded);
+    expect(excluded.stdout).toBe('auditor no longer includes staff (includes: none)\n');
+    expectFailure(notIncluded, 2, /auditor does not include staff/);
+    expectSuccess(listed);
+    expect(listed.stdout).toMatch(/^NAME\s+DESCRIPTION\s+INCLUDES\s+PERMISSIONS\nadmin\s+-\s+-\s+-\nauditor\s+reads the logs\s+-\s+-\nstaff\s+-\s+-\s+-\n$/);
+    const bob = await accounts.findByEmail('bob@example.com');
+    expect(await rbac.forAccount(bob!.id)).toEqual({ roles: ['auditor'], permissions: {} });
+  });
+
+  it('permission delete and role delete take what they remove away from its holders; deleting twice exits 2', async () => {
+    const [, permitted, , deletedPermission, permissionAgain, shown, deletedRole, roleAgain, showMissing] = await idpInSeries(
+      ['role', 'create', '--name', 'writer'],
+      ['role', 'permit', '--name', 'writer', '--resource', api, '--permission', 'write', '--json'],
+      ['role', 'grant', '--email', 'bob@example.com', '--role', 'writer'],
+      ['permission', 'delete', '--resource', api, '--name', 'write'],
+      ['permission', 'delete', '--resource', api, '--name', 'write', '--json'],
+      ['role', 'show', '--name', 'writer', '--json'],
+      ['role', 'delete', '--name', 'writer', '--json'],
+      ['role', 'delete', '--name', 'writer'],
+      ['role', 'show', '--name', 'writer'],
+    );
+    expect(parseJson(permitted)).toMatchObject({ permissions: [{ indicator: api, name: 'write' }] });
+    expectSuccess(deletedPermission);
+    expect(deletedPermission.stdout).toBe(`deleted permission write on ${api}\n`);
+    expect(permissionAgain).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(permissionAgain.stderr)).toEqual({ error: 'permission.not_found', error_description: `no permission write on ${api}` });
+    expect(parseJson(shown)).toMatchObject({ name: 'writer', permissions: [] });
+    expect(parseJson(deletedRole)).toEqual({ name: 'writer', deleted: true });
+    expectFailure(roleAgain, 2, /no role named writer/);
+    expectFailure(showMissing, 2, /no role named writer/);
+    const bob = await accounts.findByEmail('bob@example.com');
+    expect(await accounts.rolesOf(bob!.id)).toEqual(['auditor']);
+    expect((await rbac.listPermissions(api)).map((p) => p.name)).toEqual(['read']);
+  });
+
+  it('user roles replaces the roles an account holds directly; --none removes them; an unknown role or user exits 2', async () => {
+    const bob = await accounts.findByEmail('bob@example.com');
+    const [set, unknownRole, unknownUser] = await idpInSeries(
+      ['user', 'roles', '--email', 'bob@example.com', '--role', 'staff', '--role', 'admin', '--json'],
+      ['user', 'roles', '--email', 'bob@example.com', '--role', 'staff', '--role', 'nope'],
+      ['user', 'roles', '--email', 'nobody@example.com', '--role', 'staff'],
+    );
+    const view = parseJson<Record<string, unknown>>(set);
+    expect(view).toMatchObject({ id: bob!.id, email: 'bob@example.com', roles: ['admin', 'staff'] });
+    expect(Object.keys(view)).not.toContain('passwordHash');
+    expectFailure(unknownRole, 2, /no role named nope/);
+    expectFailure(unknownUser, 2, /no user nobody@example\.com/);
+    expect(await accounts.rolesOf(bob!.id)).toEqual(['admin', 'staff']);
+
+    const none = await idp('user', 'roles', '--email', 'BOB@example.com', '--none');
+    expectSuccess(none);
+    expect(none.stdout).toBe('bob@example.com now holds roles: none\n');
+    expect(await accounts.rolesOf(bob!.id)).toEqual([]);
+  });
+
+  it('client roles sets the roles a client holds; an unknown role or client exits 2', async () => {
+    const [set, human, unknownRole, unknownClient, unknownClientNone] = await idpInSeries(
+      ['client', 'roles', '--id', 'web', '--role', 'staff', '--role', 'auditor', '--json'],
+      ['client', 'roles', '--id', 'spa', '--role', 'auditor'],
+      ['client', 'roles', '--id', 'web', '--role', 'nope'],
+      ['client', 'roles', '--id', 'ghost', '--role', 'staff'],
+      ['client', 'roles', '--id', 'ghost', '--none'],
+    );
+    expect(parseJson(set)).toEqual({ id: 'web', roles: ['auditor', 'staff'] });
+    expectSuccess(human);
+    expect(human.stdout).toBe('client spa now holds roles: auditor\n');
+    expectFailure(unknownRole, 2, /no role named nope/);
+    expectFailure(unknownClient, 2, /no client with id ghost/);
+    expectFailure(unknownClientNone, 2, /no client with id ghost/);
+    expect(await rbac.clientRoles('web')).toEqual(['auditor', 'staff']);
+
+    const none = await idp('client', 'roles', '--id', 'web', '--none');
+    expectSuccess(none);
+    expect(none.stdout).toBe('client web now holds roles: none\n');
+    expect(await rbac.clientRoles('web')).toEqual([]);
+    expect(await rbac.clientRoles('spa')).toEqual(['auditor']);
+  });
+
+  it('session commands: a user without sessions lists none; unknown users, sessions and grants exit 2', async () => {
+    const [json, human, unknownUser, session, grant, all] = await idpInSeries(
+      ['session', 'list', '--email', 'bob@example.com', '--json'],
+      ['session', 'list', '--email', 'bob@example.com'],
+      ['session', 'list', '--email', 'nobody@example.com'],
+      ['session', 'revoke', '--email', 'bob@example.com', '--session', 'missing'],
+      ['session', 'revoke-grant', '--email', 'bob@example.com', '--grant', 'missing'],
+      ['session', 'revoke-all', '--email', 'nobody@example.com'],
+    );
+    expect(parseJson(json)).toEqual({ sessions: [], grants: [] });
+    expectSuccess(human);
+    expect(human.stdout).toBe('no sessions or grants\n');
+    expectFailure(unknownUser, 2, /no user nobody@example\.com/);
+    expectFailure(session, 2, /no session missing for this user/);
+    expectFailure(grant, 2, /no grant missing for this user/);
+    expectFailure(all, 2, /no user nobody@example\.com/);
+  });
+
+  // The child process keeps provider state in the same SQL table (REDIS_URL is unset for it), so
+  // the test writes sessions, grants and tokens through the SQL adapter as the provider would.
+  const providerState = () => createSqlAdapterFactory(database.db);
+  const epoch = Math.floor(Date.now() / 1000);
+  const isoAt = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+  it('session list, revoke, revoke-grant and revoke-all end what the account holds', async () => {
+    const state = providerState();
+    await state('Session').upsert('sess-1', {
+      kind: 'Session', jti: 'sess-1', uid: 'uid-1', accountId: annId, loginTs: epoch - 300, iat: epoch - 600, exp: epoch + 3600, amr: ['pwd'],
+      authorizations: { web: { grantId: 'grant-1', sid: 'sid-1' } },
+    }, 3600);
+    await state('Grant').upsert('grant-1', {
+      kind: 'Grant', jti: 'grant-1', accountId: annId, clientId: 'web', openid: { scope: 'openid email profile' }, resources: { [api]: 'read write' },
+      iat: epoch - 600, exp: epoch + 3600,
+    }, 3600);
+    await state('AccessToken').upsert('at-1', { kind: 'AccessToken', jti: 'at-1', accountId: annId, clientId: 'web', grantId: 'grant-1', iat: epoch - 60, exp: epoch + 600 }, 600);
+    await state('Session').upsert('sess-2', { kind: 'Session', jti: 'sess-2', uid: 'uid-2', accountId: annId, loginTs: epoch - 100, iat: epoch - 100, exp: epoch + 3600, authorizations: {} }, 3600);
+    await state('Grant').upsert('grant-2', { kind: 'Grant', jti: 'grant-2', accountId: annId, clientId: 'spa', openid: { scope: 'openid' }, iat: epoch - 200, exp: epoch + 3600 }, 3600);
+    await state('RefreshToken').upsert('rt-2', { kind: 'RefreshToken', jti: 'rt-2', accountId: annId, clientId: 'spa', grantId: 'grant-2', iat: epoch - 150, exp: epoch + 3600 }, 3600);
+
+    const [json, human, notOwner, revoked, afterRevoke] = await idpInSeries(
+      ['session', 'list', '--email', 'ann@example.com', '--json'],
+      ['session', 'list', '--email', 'ann@example.com'],
+      ['session', 'revoke', '--email', 'bob@example.com', '--session', 'sess-1'],
+      ['session', 'revoke', '--email', 'ann@example.com', '--session', 'sess-1'],
+      ['session', 'list', '--email', 'ann@example.com', '--json'],
+    );
+    const listed = parseJson<{ sessions: Array<Record<string, unknown>>; grants: Array<Record<string, unknown>> }>(json);
+    expect(listed.sessions).toEqual([
+      { id: 'sess-2', uid: 'uid-2', loginAt: isoAt(epoch - 100), createdAt: isoAt(epoch - 100), expiresAt: isoAt(epoch + 3600), clients: [], amr: null },
+      { id: 'sess-1', uid: 'uid-1', loginAt: isoAt(epoch - 300), createdAt: isoAt(epoch - 600), expiresAt: isoAt(epoch + 3600), clients: ['web'], amr: ['pwd'] },
+    ]);
+    expect(listed.grants).toEqual([
+      { id: 'grant-2', clientId: 'spa', scopes: ['openid'], resources: {}, createdAt: isoAt(epoch - 200), lastUsedAt: isoAt(epoch - 150), expiresAt: isoAt(epoch + 3600) },
+      {
+        id: 'grant-1', clientId: 'web', scopes: ['openid', 'email', 'profile'], resources: { [api]: ['read', 'write'] },
+        createdAt: isoAt(epoch - 600), lastUsedAt: isoAt(epoch - 60), expiresAt: isoAt(epoch + 3600),
+      },
+    ]);
+    expectSuccess(human);
+    expect(human.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^KIND\s+ID\s+CLIENTS\s+SCOPES\s+CREATED\s+LAST USED$/),
+      expect.stringMatching(new RegExp(`^session\\s+sess-2\\s+-\\s+-\\s+${isoAt(epoch - 100)}\\s+${isoAt(epoch - 100)}$`)),
+      expect.stringMatching(new RegExp(`^session\\s+sess-1\\s+web\\s+-\\s+${isoAt(epoch - 600)}\\s+${isoAt(epoch - 300)}$`)),
+      expect.stringMatching(new RegExp(`^grant\\s+grant-2\\s+spa\\s+openid\\s+${isoAt(epoch - 200)}\\s+${isoAt(epoch - 150)}$`)),
+      expect.stringMatching(new RegExp(`^grant\\s+grant-1\\s+web\\s+openid email profile; https://api\\.example\\.com: read write\\s+${isoAt(epoch - 600)}\\s+${isoAt(epoch - 60)}$`)),
+    ]);
+    // Another account cannot end ann's session by naming it.
+    expectFailure(notOwner, 2, /no session sess-1 for this user/);
+    expectSuccess(revoked);
+    expect(revoked.stdout).toBe('ended session sess-1 of ann@example.com\n');
+    // The session took the grant it authorized and that grant's token with it.
+    const remaining = parseJson<{ sessions: Array<{ id: string }>; grants: Array<{ id: string }> }>(afterRevoke);
+    expect([remaining.sessions.map((s) => s.id), remaining.grants.map((g) => g.id)]).toEqual([['sess-2'], ['grant-2']]);
+    expect(await state('AccessToken').find('at-1')).toBeUndefined();
+
+    const [grant, grantAgain, all, empty] = await idpInSeries(
+      ['session', 'revoke-grant', '--email', 'ann@example.com', '--grant', 'grant-2', '--json'],
+      ['session', 'revoke-grant', '--email', 'ann@example.com', '--grant', 'grant-2'],
+      ['session', 'revoke-all', '--email', 'ann@example.com'],
+      ['session', 'list', '--email', 'ann@example.com'],
+    );
+    expect(parseJson(grant)).toEqual({ email: 'ann@example.com', grant: 'grant-2', revoked: true });
+    expect(await state('RefreshToken').find('rt-2')).toBeUndefined();
+    expectFailure(grantAgain, 2, /no grant grant-2 for this user/);
+    expectSuccess(all);
+    expect(all.stdout).toBe('ended every session and grant of ann@example.com (1 record removed)\n');
+    expect(await state('Session').find('sess-2')).toBeUndefined();
+    expectSuccess(empty);
+    expect(empty.stdout).toBe('no sessions or grants\n');
+  });
+
+  it('user disable ends the account\'s sessions and revokes its tokens, as the admin API does, and audits the CLI as the actor', async () => {
+    const state = providerState();
+    await state('Session').upsert('sess-3', { kind: 'Session', jti: 'sess-3', uid: 'uid-3', accountId: annId, iat: epoch, exp: epoch + 3600, authorizations: { web: { grantId: 'grant-3' } } }, 3600);
+    await state('Grant').upsert('grant-3', { kind: 'Grant', jti: 'grant-3', accountId: annId, clientId: 'web', openid: { scope: 'openid' }, iat: epoch, exp: epoch + 3600 }, 3600);
+    await state('AccessToken').upsert('at-3', { kind: 'AccessToken', jti: 'at-3', accountId: annId, clientId: 'web', grantId: 'grant-3', iat: epoch, exp: epoch + 600 }, 600);
+
+    const [disabled, listed, enabled] = await idpInSeries(
+      ['user', 'disable', '--email', 'ann@example.com', '--json'],
+      ['session', 'list', '--email', 'ann@example.com', '--json'],
+      ['user', 'enable', '--email', 'ann@example.com'],
+    );
+    expect(parseJson(disabled)).toMatchObject({ id: annId, disabled: true, roles: ['admin', 'staff'] });
+    expect(parseJson(listed)).toEqual({ sessions: [], grants: [] });
+    for (const [model, id] of [['Session', 'sess-3'], ['Grant', 'grant-3'], ['AccessToken', 'at-3']] as const) expect(await state(model).find(id), model).toBeUndefined();
+    expectSuccess(enabled);
+    expect(enabled.stdout).toBe('enabled ann@example.com\n');
+
+    const { rows } = await database.db.query<{ event: string; details: unknown }>(
+      "SELECT event, details FROM audit_events WHERE account_id = $1 AND event IN ('account.disabled', 'account.enabled') ORDER BY id DESC LIMIT 2",
+      [annId],
+    );
+    expect(rows).toEqual([{ event: 'account.enabled', details: { actor: 'cli' } }, { event: 'account.disabled', details: { actor: 'cli' } }]);
+  });
+
+  it('user delete removes the account and whatever it held; deleting it again exits 2', async () => {
+    const eve = parseJson<{ id: string }>(await idp('user', 'create', '--email', 'eve@example.com', '--password', 'eves password 1234', '--role', 'staff', '--json'));
+    await providerState()('Session').upsert('sess-eve', { kind: 'Session', jti: 'sess-eve', uid: 'uid-eve', accountId: eve.id, iat: epoch, exp: epoch + 3600 }, 3600);
+
+    const [deleted, again, json] = await idpInSeries(
+      ['user', 'delete', '--email', 'Eve@Example.com'],
+      ['user', 'delete', '--email', 'eve@example.com'],
+      ['user', 'list', '--json'],
+    );
+    expectSuccess(deleted);
+    expect(deleted.stdout).toBe('deleted user eve@example.com\n');
+    expectFailure(again, 2, /no user eve@example\.com/);
+    expect(parseJson<Array<{ email: string }>>(json).map((u) => u.email).sort()).toEqual(['ann@example.com', 'bob@example.com']);
+    expect(await accounts.findByEmail('eve@example.com')).toBeNull();
+    expect(await providerState()('Session').find('sess-eve')).toBeUndefined();
+    const { rows } = await database.db.query<{ details: unknown }>("SELECT details FROM audit_events WHERE event = 'account.deleted' AND account_id = $1", [eve.id]);
+    expect(rows).toEqual([{ details: { actor: 'cli' } }]);
+  });
 });
 
 describe('idp CLI without a database', () => {
@@ -417,9 +700,23 @@ describe('idp CLI without a database', () => {
 
     expectSuccess(help);
     expect(help.stdout).toMatch(/^Usage: idp /);
-    for (const group of ['user', 'role', 'client', 'resource', 'audit', 'migrate']) expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
+    for (const group of ['user', 'role', 'permission', 'client', 'resource', 'session', 'audit', 'migrate']) expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
     expectSuccess(subHelp);
     expect(subHelp.stdout).toContain('--redirect-uri <uri>');
+  });
+
+  it('user roles and client roles need --role or --none, not both, and say so before connecting', async () => {
+    const [userNeither, userBoth, clientNeither, clientBoth] = await Promise.all([
+      idp('user', 'roles', '--email', 'x@example.com'),
+      idp('user', 'roles', '--email', 'x@example.com', '--role', 'staff', '--none'),
+      idp('client', 'roles', '--id', 'web', '--json'),
+      idp('client', 'roles', '--id', 'web', '--none', '--role', 'staff'),
+    ]);
+    expectFailure(userNeither, 2, /give --role at least once, or --none to remove every role/);
+    expectFailure(userBoth, 2, /option '--none' cannot be used with option '--role <role>'/);
+    expect(clientNeither).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(clientNeither.stderr)).toEqual({ error: 'commander.missingRoles', error_description: 'give --role at least once, or --none to remove every role' });
+    expectFailure(clientBoth, 2, /option '--none' cannot be used with option '--role <role>'/);
   });
 
   it('audit list refuses a bad --since or --limit with exit 2 before connecting', async () => {

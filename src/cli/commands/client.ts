@@ -1,9 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { StoredClient } from '../../clients/repository.ts';
 import { authMethods, supportedGrantTypes } from '../../clients/service.ts';
+import { AppError } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
 import { collect, commaList } from '../options.ts';
 import { emit, listOrNone, table } from '../output.ts';
+import { addRoleSetOptions, chosenRoles, type RoleSetOptions } from './role-set.ts';
 
 /** What the CLI shows of a client: picked key by key so the stored secret never appears. */
 export interface ClientView {
@@ -105,6 +107,24 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
         ? table(['ID', 'NAME', 'TYPE', 'GRANT TYPES', 'REDIRECT URIS'], clients.map((c) => [c.id, c.name ?? '', c.type, c.grantTypes.join(','), c.redirectUris.join(' ')]))
         : 'no clients';
       emit(ctx.io, opts.json, clients, human);
+    });
+
+  addRoleSetOptions(
+    client.command('roles')
+      .description('replace the roles a client holds itself, for the client_credentials grant (every role must exist)')
+      .requiredOption('--id <id>', 'client_id'),
+    'client',
+  )
+    .option('--json', 'print JSON')
+    .action(async function (this: Command, opts: RoleSetOptions & { id: string; json?: boolean }) {
+      const roles = chosenRoles(this, opts);
+      const result = await ctx.withDeps(async (deps) => {
+        // With --none nothing would be inserted, so an unknown client would otherwise pass silently.
+        if (!(await deps.clients.findMetadata(opts.id))) throw new AppError('client.not_found', `no client with id ${opts.id}`, 404);
+        await deps.rbac.setClientRoles(opts.id, roles);
+        return { id: opts.id, roles: await deps.rbac.clientRoles(opts.id) };
+      });
+      emit(ctx.io, opts.json, result, `client ${result.id} now holds roles: ${listOrNone(result.roles)}`);
     });
 
   client.command('delete')

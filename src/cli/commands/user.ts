@@ -4,6 +4,7 @@ import type { AccountService } from '../../accounts/service.ts';
 import type { CliContext } from '../context.ts';
 import { collect } from '../options.ts';
 import { emit, listOrNone, table } from '../output.ts';
+import { addRoleSetOptions, chosenRoles, type RoleSetOptions } from './role-set.ts';
 
 /** What the CLI shows of an account: picked field by field so the password hash never leaks. */
 export interface UserView {
@@ -74,14 +75,42 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
 
   for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
     user.command(name)
-      .description(disabled ? 'stop an account from signing in' : 'let a disabled account sign in again')
+      .description(disabled ? 'stop an account from signing in; ends its sessions and revokes its grants and tokens' : 'let a disabled account sign in again')
       .requiredOption('--email <email>', 'email address of the account')
       .option('--json', 'print JSON')
       .action(async (opts: { email: string; json?: boolean }) => {
-        const view = await ctx.withDeps(async (deps) => loadUserView(deps.accounts, await deps.accounts.setDisabled(opts.email, disabled)));
+        const account = await ctx.withDeps((deps) => deps.users.setDisabled({ email: opts.email }, disabled, 'cli'));
+        const view = userView(account, account.roles);
         emit(ctx.io, opts.json, view, `${disabled ? 'disabled' : 'enabled'} ${view.email}`);
       });
   }
+
+  addRoleSetOptions(
+    user.command('roles')
+      .description('replace the roles an account holds directly (every role must exist)')
+      .requiredOption('--email <email>', 'email address of the account'),
+    'account',
+  )
+    .option('--json', 'print JSON')
+    .action(async function (this: Command, opts: RoleSetOptions & { email: string; json?: boolean }) {
+      const roles = chosenRoles(this, opts);
+      const account = await ctx.withDeps((deps) => deps.users.setRoles({ email: opts.email }, roles));
+      const view = userView(account, account.roles);
+      emit(ctx.io, opts.json, view, `${view.email} now holds roles: ${listOrNone(view.roles)}`);
+    });
+
+  user.command('delete')
+    .description('delete an account after ending its sessions and revoking its grants and tokens')
+    .requiredOption('--email <email>', 'email address of the account')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; json?: boolean }) => {
+      const account = await ctx.withDeps(async (deps) => {
+        const found = await deps.users.find({ email: opts.email });
+        await deps.users.delete({ id: found.id }, 'cli');
+        return found;
+      });
+      emit(ctx.io, opts.json, { id: account.id, email: account.email, deleted: true }, `deleted user ${account.email}`);
+    });
 
   user.command('identities')
     .description('list the Google, GitHub or OIDC identities linked to an account')
