@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import type { Account } from '../accounts/repository.ts';
+import type { StoredClient } from '../clients/repository.ts';
+import type { Permission, RoleDetails } from '../rbac/repository.ts';
+import type { ApiResource } from '../resources/repository.ts';
 
 /** A user as the admin API shows it: never the password hash. */
 export const userSchema = z.object({
@@ -33,3 +36,104 @@ export const userView = (account: Account & { roles: string[] }): z.infer<typeof
   createdAt: account.createdAt.toISOString(),
   updatedAt: account.updatedAt.toISOString(),
 });
+
+/** A role with what it includes and grants directly (not what it reaches through composites). */
+export const roleSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string().nullable(),
+  composites: z.array(z.string()).meta({ description: 'roles this role includes directly' }),
+  permissions: z.array(z.object({ id: z.uuid(), indicator: z.string(), name: z.string() })).meta({ description: 'permissions granted to this role directly' }),
+  createdAt: z.string(),
+}).meta({ id: 'Role' });
+
+export const roleView = (role: RoleDetails): z.infer<typeof roleSchema> => ({
+  id: role.id,
+  name: role.name,
+  description: role.description,
+  composites: role.composites,
+  permissions: role.permissions.map((permission) => ({ id: permission.id, indicator: permission.indicator, name: permission.name })),
+  createdAt: role.createdAt.toISOString(),
+});
+
+/** A permission: one scope of one API resource, which roles can hold. */
+export const permissionSchema = z.object({
+  id: z.uuid(),
+  resource: z.string().meta({ description: 'the API resource indicator' }),
+  name: z.string().meta({ description: 'the scope' }),
+  description: z.string().nullable(),
+  createdAt: z.string(),
+}).meta({ id: 'Permission' });
+
+export const permissionView = (permission: Permission): z.infer<typeof permissionSchema> => ({
+  id: permission.id,
+  resource: permission.indicator,
+  name: permission.name,
+  description: permission.description,
+  createdAt: permission.createdAt.toISOString(),
+});
+
+/** A client as the admin API shows it: picked key by key, so the secret never appears. */
+export const clientSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  type: z.enum(['public', 'confidential']),
+  authMethod: z.string(),
+  grantTypes: z.array(z.string()),
+  redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
+  scope: z.string().nullable(),
+  roles: z.array(z.string()).meta({ description: 'roles the client holds directly (for its client-credentials tokens)' }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+}).meta({ id: 'Client' });
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+export const clientView = (client: StoredClient, roles: string[]): z.infer<typeof clientSchema> => {
+  const { metadata } = client;
+  const authMethod = text(metadata.token_endpoint_auth_method) ?? 'client_secret_basic';
+  return {
+    id: client.id,
+    name: text(metadata.client_name),
+    type: authMethod === 'none' ? 'public' : 'confidential',
+    authMethod,
+    grantTypes: strings(metadata.grant_types),
+    redirectUris: strings(metadata.redirect_uris),
+    postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
+    scope: text(metadata.scope),
+    roles,
+    createdAt: client.createdAt.toISOString(),
+    updatedAt: client.updatedAt.toISOString(),
+  };
+};
+
+/** A client with its secret: only in the answer that created or rotated the secret. */
+export const clientWithSecretSchema = z.object({
+  client: clientSchema,
+  secret: z.string().nullable().meta({ description: 'the client secret, shown this once (null for a public client)' }),
+}).meta({ id: 'ClientWithSecret' });
+
+export const resourceSchema = z.object({
+  indicator: z.string().meta({ description: 'RFC 8707 resource indicator (the audience of its access tokens)' }),
+  name: z.string().nullable(),
+  scopes: z.array(z.string()),
+  accessTokenTtl: z.number().int().meta({ description: 'access token lifetime in seconds' }),
+  createdAt: z.string(),
+}).meta({ id: 'Resource' });
+
+export const resourceView = (resource: ApiResource): z.infer<typeof resourceSchema> => ({
+  indicator: resource.indicator,
+  name: resource.name,
+  scopes: resource.scopes,
+  accessTokenTtl: resource.accessTokenTtl,
+  createdAt: resource.createdAt.toISOString(),
+});
+
+/** Which of a resource's scopes one client may receive. */
+export const resourceGrantSchema = z.object({
+  clientId: z.string(),
+  resource: z.string(),
+  scopes: z.array(z.string()),
+}).meta({ id: 'ResourceGrant' });

@@ -8,8 +8,8 @@ export interface RoleDetails {
   createdAt: Date;
   /** Roles this role includes directly. */
   composites: string[];
-  /** Permissions granted directly, as { indicator, name }. */
-  permissions: Array<{ indicator: string; name: string }>;
+  /** Permissions granted directly, as { id, indicator, name }. */
+  permissions: Array<{ id: string; indicator: string; name: string }>;
 }
 
 export interface Permission {
@@ -26,13 +26,13 @@ interface RoleRow {
   description: string | null;
   created_at: Date;
   composites: string[];
-  permissions: Array<{ indicator: string; name: string }>;
+  permissions: Array<{ id: string; indicator: string; name: string }>;
 }
 
 const ROLE_SELECT = `
   SELECT r.id, r.name, r.description, r.created_at,
          ARRAY(SELECT c.name FROM role_composites rc JOIN roles c ON c.id = rc.child_id WHERE rc.parent_id = r.id ORDER BY c.name) AS composites,
-         COALESCE((SELECT json_agg(json_build_object('indicator', p.indicator, 'name', p.name) ORDER BY p.indicator, p.name)
+         COALESCE((SELECT json_agg(json_build_object('id', p.id, 'indicator', p.indicator, 'name', p.name) ORDER BY p.indicator, p.name)
                      FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id = r.id), '[]'::json) AS permissions
   FROM roles r`;
 
@@ -99,6 +99,16 @@ export async function findPermission(db: Queryable, indicator: string, name: str
   return rows[0] ? toPermission(rows[0]) : null;
 }
 
+export async function findPermissionById(db: Queryable, id: string): Promise<Permission | null> {
+  const { rows } = await db.query<PermissionRow>('SELECT * FROM permissions WHERE id = $1::uuid', [id]);
+  return rows[0] ? toPermission(rows[0]) : null;
+}
+
+export async function deletePermissionById(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM permissions WHERE id = $1::uuid', [id]);
+  return rowCount > 0;
+}
+
 export async function listPermissions(db: Queryable, indicator?: string): Promise<Permission[]> {
   const { rows } = indicator === undefined
     ? await db.query<PermissionRow>('SELECT * FROM permissions ORDER BY indicator, name')
@@ -111,9 +121,10 @@ export async function deletePermission(db: Queryable, indicator: string, name: s
   return rowCount > 0;
 }
 
-/** Removes permissions whose scope the resource no longer has (after its scopes changed). */
-export async function deletePermissionsOutside(db: Queryable, indicator: string, scopes: string[]): Promise<void> {
-  await db.query('DELETE FROM permissions WHERE indicator = $1 AND NOT (name = ANY($2::text[]))', [indicator, scopes]);
+/** Removes permissions whose scope the resource no longer has (after its scopes changed); returns their names. */
+export async function deletePermissionsOutside(db: Queryable, indicator: string, scopes: string[]): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>('DELETE FROM permissions WHERE indicator = $1 AND NOT (name = ANY($2::text[])) RETURNING name', [indicator, scopes]);
+  return rows.map((row) => row.name).sort();
 }
 
 export async function insertRolePermission(db: Queryable, roleId: string, permissionId: string): Promise<void> {
@@ -145,4 +156,19 @@ export async function replaceClientRoles(db: Queryable, clientId: string, roleId
 export async function findClientRoleNames(db: Queryable, clientId: string): Promise<string[]> {
   const { rows } = await db.query<{ name: string }>('SELECT r.name FROM client_roles cr JOIN roles r ON r.id = cr.role_id WHERE cr.client_id = $1 ORDER BY r.name', [clientId]);
   return rows.map((row) => row.name);
+}
+
+/** The roles each of the given clients holds directly, by client id (clients without roles are absent). */
+export async function findClientRoleNamesByClient(db: Queryable, clientIds: string[]): Promise<Map<string, string[]>> {
+  const { rows } = await db.query<{ client_id: string; name: string }>(
+    'SELECT cr.client_id, r.name FROM client_roles cr JOIN roles r ON r.id = cr.role_id WHERE cr.client_id = ANY($1::text[]) ORDER BY cr.client_id, r.name',
+    [clientIds],
+  );
+  const byClient = new Map<string, string[]>();
+  for (const row of rows) {
+    const names = byClient.get(row.client_id);
+    if (names) names.push(row.name);
+    else byClient.set(row.client_id, [row.name]);
+  }
+  return byClient;
 }

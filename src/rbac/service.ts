@@ -4,12 +4,14 @@ import { findRoleByName, insertRole, type Role } from '../accounts/roles-reposit
 import { findResourceByIndicator } from '../resources/repository.ts';
 import { findEffective, wouldCycle, type Effective } from './effective.ts';
 import {
-  deleteComposite, deletePermission, deleteRole, deleteRolePermission, findClientRoleNames, findPermission, findRoleDetails, insertComposite,
-  insertPermission, insertRolePermission, listPermissions, listRoleDetails, replaceAccountRoles, replaceClientRoles, updateRoleDescription,
-  type Permission, type RoleDetails,
+  deleteComposite, deletePermission, deletePermissionById, deleteRole, deleteRolePermission, findClientRoleNames, findClientRoleNamesByClient,
+  findPermission, findPermissionById, findRoleDetails, insertComposite, insertPermission, insertRolePermission, listPermissions, listRoleDetails,
+  replaceAccountRoles, replaceClientRoles, updateRoleDescription, type Permission, type RoleDetails,
 } from './repository.ts';
 
 export type RbacService = ReturnType<typeof createRbacService>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Roles, permissions, composites and who holds what. The CLI and the admin API both call this. */
 export function createRbacService(db: Database) {
@@ -22,6 +24,13 @@ export function createRbacService(db: Database) {
   async function requirePermission(tx: Queryable, indicator: string, name: string): Promise<Permission> {
     const permission = await findPermission(tx, indicator, name);
     if (!permission) throw new AppError('permission.not_found', `no permission ${name} on ${indicator}`, 404);
+    return permission;
+  }
+
+  async function requirePermissionById(tx: Queryable, id: string): Promise<Permission> {
+    // Not a uuid cannot name a permission (and would make PostgreSQL refuse the cast).
+    const permission = UUID.test(id) ? await findPermissionById(tx, id) : null;
+    if (!permission) throw new AppError('permission.not_found', `no permission with id ${id}`, 404);
     return permission;
   }
 
@@ -106,6 +115,28 @@ export function createRbacService(db: Database) {
       return requireDetails(role);
     },
 
+    getPermission: (id: string): Promise<Permission> => requirePermissionById(db, id),
+
+    async deletePermissionById(id: string): Promise<void> {
+      if (!UUID.test(id) || !(await deletePermissionById(db, id))) throw new AppError('permission.not_found', `no permission with id ${id}`, 404);
+    },
+
+    /** Grants a permission, named by its id, to a role (granting it again changes nothing). */
+    async grantPermissionById(role: string, permissionId: string): Promise<RoleDetails> {
+      await db.transaction(async (tx) => insertRolePermission(tx, (await requireRole(tx, role)).id, (await requirePermissionById(tx, permissionId)).id));
+      return requireDetails(role);
+    },
+
+    async revokePermissionById(role: string, permissionId: string): Promise<RoleDetails> {
+      await db.transaction(async (tx) => {
+        const [roleRow, permission] = [await requireRole(tx, role), await requirePermissionById(tx, permissionId)];
+        if (!(await deleteRolePermission(tx, roleRow.id, permission.id))) {
+          throw new AppError('role.permission_not_granted', `${role} does not hold ${permission.name} on ${permission.indicator}`, 404);
+        }
+      });
+      return requireDetails(role);
+    },
+
     /** Replaces the roles an account holds directly (every name must exist). */
     async setAccountRoles(accountId: string, roles: string[]): Promise<void> {
       await db.transaction(async (tx) => replaceAccountRoles(tx, accountId, await requireRoleIds(tx, roles)));
@@ -116,6 +147,8 @@ export function createRbacService(db: Database) {
     },
 
     clientRoles: (clientId: string): Promise<string[]> => findClientRoleNames(db, clientId),
+    /** Roles held directly by each of several clients, in one query (for lists). */
+    rolesOfClients: (clientIds: string[]): Promise<Map<string, string[]>> => findClientRoleNamesByClient(db, clientIds),
     forAccount: (accountId: string): Promise<Effective> => findEffective(db, 'account', accountId),
     forClient: (clientId: string): Promise<Effective> => findEffective(db, 'client', clientId),
   };

@@ -48,6 +48,58 @@ export async function listResources(db: Queryable): Promise<ApiResource[]> {
   return rows.map(toResource);
 }
 
+/** Changes the given fields of a resource; null when there is no such resource. */
+export async function updateResource(db: Queryable, indicator: string, changes: { name?: string | null | undefined; scopes?: string[] | undefined; accessTokenTtl?: number | undefined }): Promise<ApiResource | null> {
+  const { rows } = await db.query<ResourceRow>(
+    `UPDATE api_resources SET
+       name = CASE WHEN $2 THEN $3 ELSE name END,
+       scopes = COALESCE($4::text[], scopes),
+       access_token_ttl = COALESCE($5::integer, access_token_ttl)
+     WHERE indicator = $1 RETURNING *`,
+    [indicator, changes.name !== undefined, changes.name ?? null, changes.scopes ?? null, changes.accessTokenTtl ?? null],
+  );
+  return rows[0] ? toResource(rows[0]) : null;
+}
+
+/** The resource, its row locked until the surrounding transaction ends. */
+export async function findResourceForUpdate(db: Queryable, indicator: string): Promise<ApiResource | null> {
+  const { rows } = await db.query<ResourceRow>('SELECT * FROM api_resources WHERE indicator = $1 FOR UPDATE', [indicator]);
+  return rows[0] ? toResource(rows[0]) : null;
+}
+
+export async function deleteResource(db: Queryable, indicator: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM api_resources WHERE indicator = $1', [indicator]);
+  return rowCount > 0;
+}
+
+export interface ClientResourceGrant {
+  clientId: string;
+  indicator: string;
+  scopes: string[];
+}
+
+export async function listClientResourceGrants(db: Queryable, indicator: string): Promise<ClientResourceGrant[]> {
+  const { rows } = await db.query<{ client_id: string; indicator: string; scopes: string[] }>(
+    'SELECT client_id, indicator, scopes FROM client_resource_scopes WHERE indicator = $1 ORDER BY client_id',
+    [indicator],
+  );
+  return rows.map((row) => ({ clientId: row.client_id, indicator: row.indicator, scopes: row.scopes }));
+}
+
+export async function deleteClientResourceScopes(db: Queryable, clientId: string, indicator: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM client_resource_scopes WHERE client_id = $1 AND indicator = $2', [clientId, indicator]);
+  return rowCount > 0;
+}
+
+/** Drops scopes the resource no longer has from every client's grant on it. */
+export async function trimClientResourceScopes(db: Queryable, indicator: string, scopes: string[]): Promise<void> {
+  await db.query(
+    `UPDATE client_resource_scopes SET scopes = ARRAY(SELECT s FROM unnest(scopes) WITH ORDINALITY AS t(s, n) WHERE s = ANY($2::text[]) ORDER BY n)
+     WHERE indicator = $1 AND NOT (scopes <@ $2::text[])`,
+    [indicator, scopes],
+  );
+}
+
 export async function upsertClientResourceScopes(db: Queryable, clientId: string, indicator: string, scopes: string[]): Promise<void> {
   try {
     await db.query(
