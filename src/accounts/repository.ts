@@ -42,6 +42,8 @@ interface AccountRow {
   updated_at: Date;
 }
 
+const ACCOUNT_COLUMNS = ['id', 'email', 'email_verified', 'password_hash', 'name', 'given_name', 'family_name', 'picture', 'locale', 'disabled', 'created_at', 'updated_at'] as const;
+
 const toAccount = (row: AccountRow): Account => ({
   id: row.id,
   email: row.email,
@@ -82,7 +84,13 @@ const EFFECTIVE_ROLE_NAMES = `ARRAY(WITH RECURSIVE held(id) AS (
  */
 export async function findAccountWithRolesById(db: Queryable, id: string): Promise<(Account & { roles: string[] }) | null> {
   if (!UUID.test(id)) return null;
-  const { rows } = await db.query<AccountRow & { roles: string[] }>(`SELECT a.*, ${EFFECTIVE_ROLE_NAMES} FROM accounts a WHERE a.id = $1`, [id]);
+  // Columns named, not a.*: a prepared statement must keep its result shape when a migration
+  // run by another instance adds a column.
+  const { rows } = await db.query<AccountRow & { roles: string[] }>(
+    `SELECT ${ACCOUNT_COLUMNS.map((column) => `a.${column}`).join(', ')}, ${EFFECTIVE_ROLE_NAMES} FROM accounts a WHERE a.id = $1`,
+    [id],
+    { name: 'account-with-roles' },
+  );
   return rows[0] ? { ...toAccount(rows[0]), roles: rows[0].roles } : null;
 }
 

@@ -30,7 +30,7 @@ export async function insertClient(db: Queryable, metadata: ClientMetadata): Pro
 }
 
 export async function findClientMetadataById(db: Queryable, id: string): Promise<ClientMetadata | null> {
-  const { rows } = await db.query<{ metadata: ClientMetadata }>('SELECT metadata FROM clients WHERE id = $1', [id]);
+  const { rows } = await db.query<{ metadata: ClientMetadata }>('SELECT metadata FROM clients WHERE id = $1', [id], { name: 'client-metadata' });
   return rows[0]?.metadata ?? null;
 }
 

@@ -7,7 +7,12 @@ export interface QueryResult<R> {
 
 /** Anything that runs SQL: the pool itself or a client inside a transaction. */
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  /**
+   * `options.name` makes it a named prepared statement on PostgreSQL, planned once per
+   * connection: worth it for the few queries on every token request. Each name must always go
+   * with the same text. Ignored on the embedded database (see wrap).
+   */
+  query<R = Record<string, unknown>>(text: string, values?: unknown[], options?: { name?: string }): Promise<QueryResult<R>>;
 }
 
 export interface Database extends Queryable {
@@ -22,10 +27,12 @@ export interface Database extends Queryable {
   readonly pool: pg.Pool;
 }
 
-function wrap(client: pg.PoolClient | pg.Pool): Queryable {
+function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean): Queryable {
   return {
-    async query<R>(text: string, values?: unknown[]) {
-      const result = await client.query(text, values);
+    async query<R>(text: string, values?: unknown[], options?: { name?: string }) {
+      // PGlite is one backend session behind every pooled connection, so a statement named on
+      // one connection already exists for the next and PostgreSQL would refuse it.
+      const result = options?.name && !embedded ? await client.query({ name: options.name, text, values: values ?? [] }) : await client.query(text, values);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     },
   };
@@ -36,7 +43,7 @@ function wrap(client: pg.PoolClient | pg.Pool): Queryable {
  * one is served over a unix socket by its owning process (see embedded.ts), so there is one code path.
  */
 export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onClose?: () => Promise<void> }): Database {
-  const pooled = wrap(pool);
+  const pooled = wrap(pool, options.embedded);
   let closed = false;
   return {
     embedded: options.embedded,
@@ -46,7 +53,7 @@ export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onCl
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(wrap(client, options.embedded));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -59,7 +66,7 @@ export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onCl
     async withConnection(fn) {
       const client = await pool.connect();
       try {
-        return await fn(wrap(client));
+        return await fn(wrap(client, options.embedded));
       } finally {
         client.release();
       }

@@ -5,6 +5,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { ConsentService } from '../consents/service.ts';
 import type { ResourceService } from '../resources/service.ts';
 import type { RbacService } from '../rbac/service.ts';
+import type { Effective } from '../rbac/effective.ts';
 import { accessTokenClaims } from './access-token-claims.ts';
 import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
@@ -28,6 +29,28 @@ export interface ProviderDeps {
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, renderPage } = deps;
   const ttl = config.ttl;
+
+  // One request asks for a client's effective roles twice (resource check, then the token's
+  // claims); remember the answer for the rest of that request only.
+  type RequestRbac = RbacService & { remember(clientId: string, effective: Effective): void };
+  const perRequest = new WeakMap<object, RequestRbac>();
+  const rbacFor = (ctx: object | undefined): RequestRbac => {
+    const key = ctx ?? {};
+    let cached = perRequest.get(key);
+    if (!cached) {
+      const forClient = new Map<string, Promise<Effective>>();
+      const forAccount = new Map<string, Promise<Effective>>();
+      cached = {
+        ...deps.rbac,
+        forClient: (id) => forClient.get(id) ?? forClient.set(id, deps.rbac.forClient(id)).get(id)!,
+        forAccount: (id) => forAccount.get(id) ?? forAccount.set(id, deps.rbac.forAccount(id)).get(id)!,
+        // Only the resource being issued for: this request's token needs no other.
+        remember: (id, effective) => void forClient.set(id, Promise.resolve(effective)),
+      };
+      perRequest.set(key, cached);
+    }
+    return cached;
+  };
 
   const configuration: Configuration = {
     adapter: (name: string) => (name === 'Client' ? deps.clientAdapter : deps.stateAdapter(name)),
@@ -102,13 +125,20 @@ export function createProvider(deps: ProviderDeps): Provider {
         getResourceServerInfo: async (ctx, indicator, client): Promise<ResourceServer> => {
           // What the client may ask for: scopes granted to it for this resource and, for its own
           // (client credentials) tokens, what its roles permit there.
-          const [resource, grant] = await Promise.all([deps.resources.find(indicator), deps.resources.grantFor(client.clientId, indicator)]);
-          const scopes = new Set(grant?.scopes ?? []);
-          if (resource && ctx.oidc.params?.grant_type === 'client_credentials') {
-            for (const permission of (await deps.rbac.forClient(client.clientId)).permissions[indicator] ?? []) scopes.add(permission);
+          let resource: { accessTokenTtl: number; scopes: string[] | null } | null;
+          const scopes = new Set<string>();
+          if (ctx.oidc.params?.grant_type === 'client_credentials') {
+            const access = await deps.rbac.clientAccess(client.clientId, indicator);
+            resource = access && { accessTokenTtl: access.accessTokenTtl, scopes: access.granted };
+            for (const scope of [...(access?.granted ?? []), ...(access?.permissions ?? [])]) scopes.add(scope);
+            // The token's claims need the same roles: hand them to the customizer for this request.
+            if (access) rbacFor(ctx).remember(client.clientId, { roles: access.roles, permissions: { [indicator]: access.permissions } });
+          } else {
+            resource = await deps.resources.forClient(client.clientId, indicator);
+            for (const scope of resource?.scopes ?? []) scopes.add(scope);
           }
           // The same answer for an unknown resource and one this client was not given.
-          if (!resource || (!grant && scopes.size === 0)) throw new errors.InvalidTarget('the resource is unknown or this client may not request it');
+          if (!resource || (!resource.scopes && scopes.size === 0)) throw new errors.InvalidTarget('the resource is unknown or this client may not request it');
           return {
             scope: [...scopes].join(' '),
             audience: indicator,
@@ -122,7 +152,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     formats: {
       customizers: {
         // Roles and permissions go into JWT access tokens, so an API can decide from the token alone.
-        jwt: async (_ctx, token, jwt) => accessTokenClaims(deps.rbac, token, jwt.payload),
+        jwt: async (ctx, token, jwt) => accessTokenClaims(rbacFor(ctx), token, jwt.payload),
       },
     },
     ttl: {

@@ -29,6 +29,7 @@ export async function findEffective(db: Queryable, holder: 'account' | 'client',
        FROM held JOIN role_permissions rp ON rp.role_id = held.id JOIN permissions p ON p.id = rp.permission_id
      ORDER BY 1, 2, 3`,
     [id],
+    { name: `effective-${holder}` },
   );
   const effective: Effective = { roles: [], permissions: {} };
   for (const row of rows) {
@@ -51,4 +52,35 @@ export async function wouldCycle(db: Queryable, parentId: string, childId: strin
     [childId, parentId],
   );
   return rows.length > 0;
+}
+
+export interface ClientAccess {
+  accessTokenTtl: number;
+  /** Scopes granted to the client directly (`resource grant`), or null without a grant. */
+  granted: string[] | null;
+  /** What the client's effective roles permit on this resource. */
+  permissions: string[];
+  roles: string[];
+}
+
+/**
+ * Everything a client-credentials token for one resource depends on, in one round trip: the
+ * resource's TTL (null result when it does not exist), the client's grant there, and its
+ * effective roles with their permissions on that resource. This runs on every such token.
+ */
+export async function findClientAccess(db: Queryable, clientId: string, indicator: string): Promise<ClientAccess | null> {
+  const { rows } = await db.query<{ access_token_ttl: number; scopes: string[] | null; roles: string[]; permissions: string[] }>(
+    `${effectiveRoles('client')}
+     SELECT r.access_token_ttl, crs.scopes,
+            ARRAY(SELECT ro.name FROM held JOIN roles ro ON ro.id = held.id ORDER BY ro.name) AS roles,
+            ARRAY(SELECT DISTINCT p.name FROM held JOIN role_permissions rp ON rp.role_id = held.id
+                    JOIN permissions p ON p.id = rp.permission_id WHERE p.indicator = r.indicator ORDER BY p.name) AS permissions
+       FROM api_resources r
+       LEFT JOIN client_resource_scopes crs ON crs.indicator = r.indicator AND crs.client_id = $1
+      WHERE r.indicator = $2`,
+    [clientId, indicator],
+    { name: 'client-access' },
+  );
+  const row = rows[0];
+  return row ? { accessTokenTtl: row.access_token_ttl, granted: row.scopes, permissions: row.permissions, roles: row.roles } : null;
 }

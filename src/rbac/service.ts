@@ -2,7 +2,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { findRoleByName, insertRole, type Role } from '../accounts/roles-repository.ts';
 import { findResourceByIndicator } from '../resources/repository.ts';
-import { findEffective, wouldCycle, type Effective } from './effective.ts';
+import { findClientAccess, findEffective, wouldCycle, type ClientAccess, type Effective } from './effective.ts';
 import {
   deleteComposite, deletePermission, deletePermissionById, deleteRole, deleteRolePermission, findClientRoleNames, findClientRoleNamesByClient,
   findPermission, findPermissionById, findRoleDetails, insertComposite, insertPermission, insertRolePermission, listPermissions, listRoleDetails,
@@ -151,5 +151,7 @@ export function createRbacService(db: Database) {
     rolesOfClients: (clientIds: string[]): Promise<Map<string, string[]>> => findClientRoleNamesByClient(db, clientIds),
     forAccount: (accountId: string): Promise<Effective> => findEffective(db, 'account', accountId),
     forClient: (clientId: string): Promise<Effective> => findEffective(db, 'client', clientId),
+    /** A client's grant, roles and role permissions for one resource, in one query (token endpoint). */
+    clientAccess: (clientId: string, indicator: string): Promise<ClientAccess | null> => findClientAccess(db, clientId, indicator),
   };
 }

@@ -123,3 +123,19 @@ export async function findClientResourceGrant(db: Queryable, clientId: string, i
   );
   return rows[0] ? { scopes: rows[0].scopes, accessTokenTtl: rows[0].access_token_ttl } : null;
 }
+
+/**
+ * The resource and what one client was granted there, in one round trip (the token endpoint
+ * asks this on every request for a resource): null when the resource does not exist; `scopes`
+ * null when the client holds no grant.
+ */
+export async function findResourceForClient(db: Queryable, clientId: string, indicator: string): Promise<{ accessTokenTtl: number; scopes: string[] | null } | null> {
+  const { rows } = await db.query<{ access_token_ttl: number; scopes: string[] | null }>(
+    `SELECT r.access_token_ttl, crs.scopes FROM api_resources r
+     LEFT JOIN client_resource_scopes crs ON crs.indicator = r.indicator AND crs.client_id = $1
+     WHERE r.indicator = $2`,
+    [clientId, indicator],
+    { name: 'resource-for-client' },
+  );
+  return rows[0] ? { accessTokenTtl: rows[0].access_token_ttl, scopes: rows[0].scopes } : null;
+}

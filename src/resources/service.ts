@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { findClientMetadataById } from '../clients/repository.ts';
 import { deletePermissionsOutside } from '../rbac/repository.ts';
 import {
-  insertResource, findResourceByIndicator, listResources, upsertClientResourceScopes, findClientResourceGrant, findResourceForUpdate, updateResource,
+  insertResource, findResourceForClient, findResourceByIndicator, listResources, upsertClientResourceScopes, findClientResourceGrant, findResourceForUpdate, updateResource,
   deleteResource, listClientResourceGrants, deleteClientResourceScopes, trimClientResourceScopes, type ApiResource, type ClientResourceGrant,
 } from './repository.ts';
 
@@ -124,5 +124,6 @@ export function createResourceService(db: Database) {
 
     grantFor: (clientId: string, indicator: string) => findClientResourceGrant(db, clientId, indicator),
     find: (indicator: string) => findResourceByIndicator(db, indicator),
+    forClient: (clientId: string, indicator: string) => findResourceForClient(db, clientId, indicator),
   };
 }
