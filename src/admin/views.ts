@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { summarizeClient } from '../clients/view.ts';
 import type { Account } from '../accounts/repository.ts';
 import type { StoredClient } from '../clients/repository.ts';
 import type { Permission, RoleDetails } from '../rbac/repository.ts';
@@ -88,26 +89,11 @@ export const clientSchema = z.object({
   updatedAt: z.string(),
 }).meta({ id: 'Client' });
 
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-export const clientView = (client: StoredClient, roles: string[]): z.infer<typeof clientSchema> => {
-  const { metadata } = client;
-  const authMethod = text(metadata.token_endpoint_auth_method) ?? 'client_secret_basic';
-  return {
-    id: client.id,
-    name: text(metadata.client_name),
-    type: authMethod === 'none' ? 'public' : 'confidential',
-    authMethod,
-    grantTypes: strings(metadata.grant_types),
-    redirectUris: strings(metadata.redirect_uris),
-    postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
-    scope: text(metadata.scope),
-    roles,
-    createdAt: client.createdAt.toISOString(),
-    updatedAt: client.updatedAt.toISOString(),
-  };
-};
+export const clientView = (client: StoredClient, roles: string[]): z.infer<typeof clientSchema> => ({
+  ...summarizeClient(client),
+  roles,
+  updatedAt: client.updatedAt.toISOString(),
+});
 
 /** A client with its secret: only in the answer that created or rotated the secret. */
 export const clientWithSecretSchema = z.object({

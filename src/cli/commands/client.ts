@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { StoredClient } from '../../clients/repository.ts';
+import { summarizeClient, type ClientSummary } from '../../clients/view.ts';
 import { authMethods, supportedGrantTypes } from '../../clients/service.ts';
 import { AppError } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
@@ -7,37 +7,8 @@ import { collect, commaList } from '../options.ts';
 import { emit, listOrNone, table } from '../output.ts';
 import { addRoleSetOptions, chosenRoles, type RoleSetOptions } from './role-set.ts';
 
-/** What the CLI shows of a client: picked key by key so the stored secret never appears. */
-export interface ClientView {
-  id: string;
-  name: string | null;
-  type: 'public' | 'confidential';
-  authMethod: string;
-  grantTypes: string[];
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  scope: string | null;
-  createdAt: string;
-}
-
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-export function clientView(client: StoredClient): ClientView {
-  const { metadata } = client;
-  const authMethod = text(metadata.token_endpoint_auth_method) ?? 'client_secret_basic';
-  return {
-    id: client.id,
-    name: text(metadata.client_name),
-    type: authMethod === 'none' ? 'public' : 'confidential',
-    authMethod,
-    grantTypes: strings(metadata.grant_types),
-    redirectUris: strings(metadata.redirect_uris),
-    postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
-    scope: text(metadata.scope),
-    createdAt: client.createdAt.toISOString(),
-  };
-}
+export type ClientView = ClientSummary;
+export const clientView = summarizeClient;
 
 type GrantType = (typeof supportedGrantTypes)[number];
 
