@@ -27,7 +27,7 @@ USER node
 
 EXPOSE 3000
 
-# slim has no curl: ask Node's fetch. /healthz checks the database (and Redis) too.
+# slim has no curl: ask Node's fetch. /healthz is liveness; orchestrators should also probe /readyz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 

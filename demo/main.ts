@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import { loadConfig, ConfigError } from '../src/config/load.ts';
 import { buildDeps } from '../src/deps.ts';
 import { createApp } from '../src/app.ts';
-import { createLogger } from '../src/log.ts';
+import { createAppLogger } from '../src/log.ts';
 import { closeOnSignals, exitOnStartupError } from '../src/lifecycle.ts';
 import { seedDemo } from './seed.ts';
 import { createRelyingParty } from './relying-party.ts';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const apiUrl = `http://localhost:${apiPort}`;
   const apiIndicator = `${apiUrl}/api`;
 
-  const logger = createLogger(config.logLevel);
+  const logger = createAppLogger(config);
   const deps = await buildDeps(config, { role: 'server', logger });
   const servers: Server[] = [];
   try {

@@ -11,6 +11,7 @@ import { adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
+import { healthRouter } from './http/health.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
 export function createApp(deps: Deps): Koa {
@@ -29,21 +30,11 @@ export function createApp(deps: Deps): Koa {
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = stylesheet;
   });
-  pages.get('/healthz', async (ctx) => {
-    try {
-      await deps.db.query('SELECT 1');
-      if (deps.redis) await deps.redis.ping();
-      ctx.body = { status: 'ok' };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'unavailable' };
-    }
-  });
-
   app.use(requestContext(deps.logger));
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
   app.use(errorHandler(deps.logger, deps.renderPage));
   app.use(pages.routes());
+  app.use(healthRouter(deps).routes());
   app.use(interactionRouter(deps).routes());
   app.use(accountPageRouter(deps).routes());
   const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts });

@@ -5,7 +5,7 @@ import type { Config } from './config/schema.ts';
 import { connectDatabase } from './db/connect.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createAppLogger, type Logger } from './log.ts';
 import { createAccountService, type AccountService } from './accounts/service.ts';
 import { createClientService, type ClientService } from './clients/service.ts';
 import type { ClientMetadata } from './clients/repository.ts';
@@ -77,7 +77,7 @@ const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
 
 /** The composition root: the one place that opens connections and wires services together. */
 export async function buildDeps(config: Config, options: { role: 'server' | 'cli'; logger?: Logger }): Promise<Deps> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createAppLogger(config);
   const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: options.role });
   const cleanups: Array<() => Promise<unknown> | void> = [() => db.close()];
   try {

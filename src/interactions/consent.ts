@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../errors.ts';
 import type { InteractionDeps } from './deps.ts';
+import { noteForLog } from '../http/request-context.ts';
 import { formFields, requireCsrf } from './form.ts';
 
 interface MissingGrant {
@@ -13,6 +14,7 @@ interface MissingGrant {
 export function submitConsent({ provider, consents, csrf }: InteractionDeps): Middleware {
   return async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
+    noteForLog(ctx, { clientId: String(details.params.client_id), accountId: details.session?.accountId });
     if (details.prompt.name !== 'consent') throw new AppError('interaction.wrong_step', 'This consent step is already complete. Go back and continue.');
     requireCsrf(csrf, details.uid, formFields(ctx));
 

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../errors.ts';
 import type { InteractionDeps } from './deps.ts';
+import { noteForLog } from '../http/request-context.ts';
 import { formFields, requireCsrf } from './form.ts';
 import { loginPage } from './login-page.ts';
 import { requestContext } from './request.ts';
@@ -14,6 +15,7 @@ export function submitLogin(deps: InteractionDeps): Middleware {
   const { provider, signIn, csrf, logger, renderPage } = deps;
   return async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
+    noteForLog(ctx, { clientId: String(details.params.client_id) });
     if (details.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 'This sign-in step is already complete. Go back and continue.');
     const fields = formFields(ctx);
     requireCsrf(csrf, details.uid, fields);
@@ -44,6 +46,7 @@ export function submitLogin(deps: InteractionDeps): Middleware {
       return;
     }
     const account = result.account;
+    noteForLog(ctx, { accountId: account.id });
 
     const returnTo = await provider.interactionResult(ctx.req, ctx.res, {
       login: { accountId: account.id, amr: ['pwd'], remember: true },

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
+import { noteForLog } from '../http/request-context.ts';
 import { describeScope } from './scope-descriptions.ts';
 import { supportedScopes } from '../oidc/claims.ts';
 import { loginPage } from './login-page.ts';
@@ -9,6 +10,7 @@ export function showInteraction(deps: InteractionDeps): Middleware {
   const { provider, csrf, renderPage } = deps;
   return async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
+    noteForLog(ctx, { clientId: String(details.params.client_id), accountId: details.session?.accountId });
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
 

@@ -7,6 +7,7 @@ import type { ResourceService } from '../resources/service.ts';
 import type { RbacService } from '../rbac/service.ts';
 import type { Effective } from '../rbac/effective.ts';
 import { accessTokenClaims } from './access-token-claims.ts';
+import type { RequestWithLogFields } from '../http/request-context.ts';
 import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
 import { scopeClaims, supportedScopes } from './claims.ts';
@@ -187,6 +188,19 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // Hands the client and account of each protocol request to our request log line (see
+  // src/http/request-context.ts); only what oidc-provider has already loaded is read.
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      const entities = (ctx.oidc?.entities ?? {}) as { Client?: { clientId?: string }; Account?: { accountId?: string }; Session?: { accountId?: string } };
+      (ctx.req as RequestWithLogFields).logFields = {
+        clientId: entities.Client?.clientId,
+        accountId: entities.Account?.accountId ?? entities.Session?.accountId,
+      };
+    }
+  });
   return provider;
 }
 
