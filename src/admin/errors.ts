@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { isAppError } from '../errors.ts';
+import { toUnavailable, ServiceUnavailableError } from '../http/unavailable.ts';
 import type { Logger } from '../log.ts';
 
 /** Errors as `{ "error": "<stable code>", "message": "..." }`; 5xx details stay in the log. */
@@ -12,9 +13,14 @@ export function adminErrors(logger: Logger): Middleware {
         ctx.status = 404;
         ctx.body = { error: 'not_found', message: `no admin API operation ${ctx.method} ${ctx.path}` };
       }
-    } catch (error) {
+    } catch (thrown) {
+      const error = toUnavailable(thrown);
       const http = error as { status?: number; expose?: boolean; message?: string };
-      if (isAppError(error) && error.expose) {
+      if (error instanceof ServiceUnavailableError) {
+        ctx.status = 503;
+        ctx.set('retry-after', '5');
+        ctx.body = { error: 'temporarily_unavailable', message: error.error_description };
+      } else if (isAppError(error) && error.expose) {
         ctx.status = error.status;
         ctx.body = { error: error.code, message: error.message };
       } else if (error instanceof oidcErrors.OIDCProviderError && error.expose) {

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { errors } from 'oidc-provider';
 import { isAppError } from '../errors.ts';
 import { RateLimitedError } from '../security/rate-limits.ts';
+import { toUnavailable, ServiceUnavailableError } from './unavailable.ts';
 import type { Logger } from '../log.ts';
 import type { RenderPage } from '../pages/render.ts';
 
@@ -13,12 +14,20 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
   return async (ctx, next) => {
     try {
       await next();
-    } catch (error) {
+    } catch (thrown) {
+      const error = toUnavailable(thrown);
       let status = 500;
       let code = 'server_error';
       let message = 'The server could not complete the request. Try again later.';
       let title = 'Something went wrong';
-      if (error instanceof errors.SessionNotFound) {
+      if (error instanceof ServiceUnavailableError) {
+        status = 503;
+        code = error.error;
+        title = 'Temporarily unavailable';
+        message = error.error_description;
+        ctx.set('retry-after', '5');
+        logger.warn({ id: ctx.state.requestId, dependency: error.dependency, err: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
+      } else if (error instanceof errors.SessionNotFound) {
         // The interaction cookie or record is gone: it expired, was used already, or this is
         // another browser.
         status = 400;

@@ -8,6 +8,7 @@ import type { RbacService } from '../rbac/service.ts';
 import type { Effective } from '../rbac/effective.ts';
 import { accessTokenClaims } from './access-token-claims.ts';
 import type { RequestWithLogFields } from '../http/request-context.ts';
+import { failFast, toUnavailable, ServiceUnavailableError } from '../http/unavailable.ts';
 import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
 import { scopeClaims, supportedScopes } from './claims.ts';
@@ -53,10 +54,20 @@ export function createProvider(deps: ProviderDeps): Provider {
     return cached;
   };
 
+  const findAccount = createFindAccount(deps.accounts);
+  const unavailableAs503 = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw toUnavailable(error);
+    }
+  };
+
   const configuration: Configuration = {
-    adapter: (name: string) => (name === 'Client' ? deps.clientAdapter : deps.stateAdapter(name)),
+    // A storage outage surfaces as 503 temporarily_unavailable, not 500 (src/http/unavailable.ts).
+    adapter: (name: string) => failFast(name === 'Client' ? deps.clientAdapter : deps.stateAdapter(name)),
     clients: [],
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: (...args: Parameters<typeof findAccount>) => unavailableAs503(async () => findAccount(...args)),
     jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: deps.cookieKeys,
@@ -80,7 +91,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // oidc-provider 9 accepts only the S256 method.
     pkce: { required: () => true },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    loadExistingGrant: async (ctx) => loadExistingGrant(ctx, deps.consents),
+    loadExistingGrant: async (ctx) => unavailableAs503(() => loadExistingGrant(ctx, deps.consents)),
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     // Every refresh rotates: the used token is consumed and replaying it revokes the grant.
     rotateRefreshToken: true,
@@ -123,7 +134,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         // can read userinfo and then, by refresh, get JWTs for each API consented at /auth.
         defaultResource: async () => undefined,
         useGrantedResource: async () => false,
-        getResourceServerInfo: async (ctx, indicator, client): Promise<ResourceServer> => {
+        getResourceServerInfo: async (ctx, indicator, client): Promise<ResourceServer> => unavailableAs503(async () => {
           // What the client may ask for: scopes granted to it for this resource and, for its own
           // (client credentials) tokens, what its roles permit there.
           let resource: { accessTokenTtl: number; scopes: string[] | null } | null;
@@ -147,13 +158,13 @@ export function createProvider(deps: ProviderDeps): Provider {
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           };
-        },
+        }),
       },
     },
     formats: {
       customizers: {
         // Roles and permissions go into JWT access tokens, so an API can decide from the token alone.
-        jwt: async (ctx, token, jwt) => accessTokenClaims(rbacFor(ctx), token, jwt.payload),
+        jwt: async (ctx, token, jwt) => unavailableAs503(() => accessTokenClaims(rbacFor(ctx), token, jwt.payload)),
       },
     },
     ttl: {
@@ -176,6 +187,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     renderError: async (ctx, out, error) => {
       // Protocol errors carry a safe description; anything else is logged and shown generically.
       const status = (error as { status?: number }).status ?? 500;
+      if (error instanceof ServiceUnavailableError) {
+        deps.logger.warn({ dependency: error.dependency, err: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
+        ctx.type = 'html';
+        ctx.body = renderPage('error', { title: 'Temporarily unavailable', error: out.error, description: error.error_description });
+        return;
+      }
       if (status >= 500) deps.logger.error({ err: error }, 'provider error');
       ctx.type = 'html';
       ctx.body = renderPage('error', {
@@ -194,6 +211,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     try {
       await next();
     } finally {
+      if (ctx.status === 503) ctx.set('retry-after', '5');
       const entities = (ctx.oidc?.entities ?? {}) as { Client?: { clientId?: string }; Account?: { accountId?: string }; Session?: { accountId?: string } };
       (ctx.req as RequestWithLogFields).logFields = {
         clientId: entities.Client?.clientId,
