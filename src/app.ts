@@ -11,6 +11,7 @@ import { adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
+import { measureRequests, metricsRouter } from './observability/http.ts';
 import { healthRouter } from './http/health.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
@@ -30,9 +31,13 @@ export function createApp(deps: Deps): Koa {
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = stylesheet;
   });
+  // First, so the request duration covers everything below, error pages included.
+  if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestContext(deps.logger));
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
   app.use(errorHandler(deps.logger, deps.renderPage));
+  // With a metrics port configured, main.ts serves /metrics there instead (see observability/http.ts).
+  if (deps.metrics && deps.config.metrics.port === undefined) app.use(metricsRouter(deps.metrics).routes());
   app.use(pages.routes());
   app.use(healthRouter(deps).routes());
   app.use(interactionRouter(deps).routes());

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from './db/redis-connect.ts';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Config } from './config/schema.ts';
@@ -38,12 +38,14 @@ import { createBackground, type Background } from './background.ts';
 import { createMailRenderer } from './mail/templates.ts';
 import { createAccountStateStore, type AccountStateStore, type RevokeAccountState } from './oidc/adapters/account-state.ts';
 import { adminResourceIndicator, ensureAdminResource } from './admin/bootstrap.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { instrumentAdapter, instrumentAdapterFactory } from './observability/instrument-adapter.ts';
 
 export interface Deps {
   config: Config;
   logger: Logger;
   db: Database;
-  redis: Redis | null;
+  redis: RedisClient | null;
   provider: Provider;
   accounts: AccountService;
   clients: ClientService;
@@ -68,6 +70,8 @@ export interface Deps {
   adminResource: string;
   registrationEnabled: boolean;
   passwordMinLength: number;
+  /** Prometheus metrics; null when disabled (METRICS_ENABLED=false) and in the CLI. */
+  metrics: Metrics | null;
   close(): Promise<void>;
 }
 
@@ -78,22 +82,25 @@ const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
 /** The composition root: the one place that opens connections and wires services together. */
 export async function buildDeps(config: Config, options: { role: 'server' | 'cli'; logger?: Logger }): Promise<Deps> {
   const logger = options.logger ?? createAppLogger(config);
+  const metrics = options.role === 'server' && config.metrics.enabled ? createMetrics() : null;
   const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: options.role });
+  if (metrics) db.setObserver((operation, seconds, ok) => metrics.observeQuery(operation, seconds, ok));
   const cleanups: Array<() => Promise<unknown> | void> = [() => db.close()];
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'database migrated');
 
-    let redis: Redis | null = null;
+    let redis: RedisClient | null = null;
     if (config.redisUrl) {
       // The CLI never touches provider state, so it connects only if something asks.
-      redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      redis = createRedisClient(config.redisUrl, { lazyConnect: true });
       redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
       const client = redis;
       cleanups.unshift(() => client.quit().catch(() => client.disconnect()));
       if (options.role === 'server') await redis.connect();
     }
-    const stateAdapter = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix) : createSqlAdapterFactory(db);
+    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix) : createSqlAdapterFactory(db);
+    const stateAdapter = metrics ? instrumentAdapterFactory(storage, metrics.adapterOperationDuration) : storage;
     if (options.role === 'server') {
       const sweep = async () => {
         await deleteExpiredTokens(db);
@@ -110,7 +117,10 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const audit = createAuditLog(db, logger);
     const limiter = createLimiterFactory({ redis, db, prefix: config.redisKeyPrefix });
     const protection = createLoginProtection(limiter, { lockout: config.lockout, perAccount: config.limits.loginFailuresPerAccount, perIp: config.limits.loginFailuresPerIp });
-    const signIn = createSignInService({ accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail });
+    const signIn = createSignInService({
+      accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,
+      onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
+    });
     const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, logger });
     cleanups.unshift(() => mailer.close());
     // Drained before the mailer and the database close: its tasks use both.
@@ -132,9 +142,12 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const rbac = createRbacService(db);
     const renderPage = createPageRenderer({ productName: 'Sign-in' });
     const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
+    const clientAdapter = metrics ? instrumentAdapter(createClientAdapter(db), 'Client', metrics.adapterOperationDuration) : createClientAdapter(db);
     const provider = createProvider({
-      config, stateAdapter, clientAdapter: createClientAdapter(db), accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
+      config, stateAdapter, clientAdapter, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
+    // Before createApp calls provider.callback(), which fixes the provider's middleware.
+    metrics?.instrumentProvider(provider);
     const clients = createClientService(db, async (metadata: ClientMetadata) => {
       try {
         await provider.Client.validate(metadata);
@@ -153,6 +166,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       users: createUserAdmin({ db, accounts, rbac, accountState, audit }),
       registrationEnabled: config.registration.enabled,
       passwordMinLength: config.passwordMinLength,
+      metrics,
       async close() {
         for (const cleanup of cleanups) await cleanup();
       },

@@ -24,8 +24,24 @@ export type SignInService = ReturnType<typeof createSignInService>;
  * first (so a locked account costs no password evaluation), then the check, then the limits
  * are told how it went.
  */
-export function createSignInService(deps: { accounts: AccountService; protection: LoginProtection; audit: AuditLog; requireVerifiedEmail: boolean }) {
+/**
+ * How an attempt ended, for metrics. Finer than SignInResult where the person is deliberately
+ * told less: a locked account answers `invalid` but is reported as `locked`.
+ */
+export type SignInOutcome = 'success' | 'invalid' | 'email_unverified' | 'rate_limited' | 'locked' | 'account_rate_limited';
+
+const refusedOutcome = { ip_limit: 'rate_limited', locked: 'locked', account_limit: 'account_rate_limited' } as const;
+
+export function createSignInService(deps: {
+  accounts: AccountService; protection: LoginProtection; audit: AuditLog; requireVerifiedEmail: boolean;
+  /** Told how each attempt ended (metrics); optional. */
+  onOutcome?: ((outcome: SignInOutcome) => void) | undefined;
+}) {
   const { accounts, protection, audit } = deps;
+  const finish = (outcome: SignInOutcome, result: SignInResult): SignInResult => {
+    deps.onOutcome?.(outcome);
+    return result;
+  };
   return {
     async signIn(email: string, password: string, context: RequestContext): Promise<SignInResult> {
       const normalized = email.trim().toLowerCase();
@@ -33,22 +49,22 @@ export function createSignInService(deps: { accounts: AccountService; protection
       const admission = await protection.admit(normalized, context.ip);
       if (!admission.allowed) {
         await audit.record({ event: 'login.failed', reason: admission.reason, ...where });
-        return admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' };
+        return finish(refusedOutcome[admission.reason], admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' });
       }
       const check = await accounts.checkCredentials(normalized, password);
       if (!check.ok) {
         const lock = await protection.failed(admission.attempt);
         await audit.record({ event: 'login.failed', reason: check.reason, accountId: check.account?.id, ...where });
         if (lock) await audit.record({ event: 'account.locked', accountId: check.account?.id, details: { seconds: lock.lockedForSeconds }, ...where });
-        return { ok: false, reason: 'invalid' };
+        return finish('invalid', { ok: false, reason: 'invalid' });
       }
       await protection.succeeded(admission.attempt);
       if (deps.requireVerifiedEmail && !check.account.emailVerified) {
         await audit.record({ event: 'login.failed', reason: 'email_unverified', accountId: check.account.id, ...where });
-        return { ok: false, reason: 'email_unverified', account: check.account };
+        return finish('email_unverified', { ok: false, reason: 'email_unverified', account: check.account });
       }
       await audit.record({ event: 'login.succeeded', accountId: check.account.id, ...where });
-      return { ok: true, account: check.account };
+      return finish('success', { ok: true, account: check.account });
     },
   };
 }

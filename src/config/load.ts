@@ -59,6 +59,8 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['LIMIT_RESET_REQUESTS_PER_EMAIL', ['limits', 'resetRequestsPerEmail'], rate],
   ['LIMIT_VERIFICATION_RESENDS_PER_IP', ['limits', 'verificationResendsPerIp'], rate],
   ['LIMIT_VERIFICATION_RESENDS_PER_EMAIL', ['limits', 'verificationResendsPerEmail'], rate],
+  ['METRICS_ENABLED', ['metrics', 'enabled'], bool],
+  ['METRICS_PORT', ['metrics', 'port'], int],
 ];
 
 

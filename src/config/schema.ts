@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redisUrlProblem } from '../db/redis-connect.ts';
 
 // Every TTL is explicit (seconds) so an operator can read what tokens live for without
 // knowing oidc-provider's defaults. Values follow RFC 9700 guidance: short-lived codes and
@@ -110,8 +111,18 @@ export const configSchema = z.strictObject({
   issuer: z.url({ protocol: /^https?$/ }).optional(),
   /** PostgreSQL connection string; unset means the embedded PGlite database under dataDir. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
-  /** Redis connection string; unset means provider state lives in the SQL database. */
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * Redis connection string; unset means provider state lives in the SQL database.
+   * Standalone: redis://[[user]:password@]host[:port][/db] (rediss:// for TLS).
+   * Sentinel: redis+sentinel://[[user]:password@]host[:26379][,host[:port]…]/masterName[?db=N&sentinelUsername=U&sentinelPassword=P]
+   *   (the hosts are the sentinels; the credentials are the master's).
+   * Cluster: redis+cluster://[[user]:password@]host[:6379][,host[:port]…] (seed nodes; database 0 only).
+   * See src/db/redis-connect.ts.
+   */
+  redisUrl: z.string().superRefine((value, ctx) => {
+    const problem = redisUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   redisKeyPrefix: z.string().default('idp:'),
   dataDir: z.string().min(1).default('./data'),
   /** Keys that sign cookies, newest first; older ones still verify during rotation. */
@@ -133,6 +144,15 @@ export const configSchema = z.strictObject({
   }).default({ from: 'Sign-in <no-reply@localhost>' }),
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   lockout: lockoutSchema.default(() => lockoutSchema.parse({})),
+  /**
+   * Prometheus metrics at GET /metrics (no authentication). With `port`, they are served only by
+   * a separate server on that port (same host), which operators can firewall off from the
+   * internet; without it, on the main port. Disabled: nothing is collected, /metrics is a 404.
+   */
+  metrics: z.strictObject({
+    enabled: z.boolean().default(true),
+    port: z.number().int().min(0).max(65535).optional(),
+  }).default({ enabled: true }),
   /** Sign-in with Google, GitHub or OpenID Connect providers; one button per entry, in order. */
   upstreams: z.array(upstreamSchema).default([]).superRefine((upstreams, ctx) => {
     const seen = new Set<string>();

@@ -15,6 +15,12 @@ export interface Queryable {
   query<R = Record<string, unknown>>(text: string, values?: unknown[], options?: { name?: string }): Promise<QueryResult<R>>;
 }
 
+/**
+ * Told about every statement once it settles: `operation` is the prepared statement's name when
+ * it has one, else `query`; a whole transaction is reported once more as `transaction`.
+ */
+export type QueryObserver = (operation: string, seconds: number, ok: boolean) => void;
+
 export interface Database extends Queryable {
   /** Runs fn inside BEGIN/COMMIT on one connection; rolls back when fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
@@ -25,15 +31,32 @@ export interface Database extends Queryable {
   readonly embedded: boolean;
   /** The pg pool underneath, for libraries that take one (rate-limiter-flexible). */
   readonly pool: pg.Pool;
+  /** Installs (or, with undefined, removes) the observer of query timings; metrics use it. */
+  setObserver(observer: QueryObserver | undefined): void;
 }
 
-function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean): Queryable {
+interface Observed {
+  observer?: QueryObserver | undefined;
+}
+
+function report(observed: Observed, operation: string, started: number, ok: boolean): void {
+  observed.observer?.(operation, (performance.now() - started) / 1000, ok);
+}
+
+function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean, observed: Observed): Queryable {
   return {
     async query<R>(text: string, values?: unknown[], options?: { name?: string }) {
-      // PGlite is one backend session behind every pooled connection, so a statement named on
-      // one connection already exists for the next and PostgreSQL would refuse it.
-      const result = options?.name && !embedded ? await client.query({ name: options.name, text, values: values ?? [] }) : await client.query(text, values);
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      const started = performance.now();
+      let ok = false;
+      try {
+        // PGlite is one backend session behind every pooled connection, so a statement named on
+        // one connection already exists for the next and PostgreSQL would refuse it.
+        const result = options?.name && !embedded ? await client.query({ name: options.name, text, values: values ?? [] }) : await client.query(text, values);
+        ok = true;
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      } finally {
+        if (observed.observer) report(observed, options?.name ?? 'query', started, ok);
+      }
     },
   };
 }
@@ -42,31 +65,39 @@ function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean): Queryable {
  * Every database, PostgreSQL or embedded PGlite, is reached through a `pg` pool: the embedded
  * one is served over a unix socket by its owning process (see embedded.ts), so there is one code path.
  */
-export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onClose?: () => Promise<void> }): Database {
-  const pooled = wrap(pool, options.embedded);
+export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onClose?: () => Promise<void>; observe?: QueryObserver }): Database {
+  const observed: Observed = { observer: options.observe };
+  const pooled = wrap(pool, options.embedded, observed);
   let closed = false;
   return {
     embedded: options.embedded,
     pool,
     query: pooled.query,
+    setObserver(observer) {
+      observed.observer = observer;
+    },
     async transaction(fn) {
+      const started = performance.now();
+      let ok = false;
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client, options.embedded));
+        const result = await fn(wrap(client, options.embedded, observed));
         await client.query('COMMIT');
+        ok = true;
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
         client.release();
+        if (observed.observer) report(observed, 'transaction', started, ok);
       }
     },
     async withConnection(fn) {
       const client = await pool.connect();
       try {
-        return await fn(wrap(client, options.embedded));
+        return await fn(wrap(client, options.embedded, observed));
       } finally {
         client.release();
       }

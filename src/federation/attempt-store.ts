@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../db/redis-connect.ts';
 import type { Database } from '../db/database.ts';
 
 /**
@@ -16,7 +16,8 @@ export interface AttemptStore {
 
 const MODEL = 'FederationAttempt';
 
-export function createRedisAttemptStore(redis: Redis, prefix: string): AttemptStore {
+/** Every operation touches one key, so this works alike on standalone Redis, Sentinel and Cluster. */
+export function createRedisAttemptStore(redis: RedisClient, prefix: string): AttemptStore {
   const keyOf = (key: string) => `${prefix}${MODEL}:${key}`;
   const parse = <T>(stored: string | null): T | null => (stored === null ? null : JSON.parse(stored) as T);
   return {

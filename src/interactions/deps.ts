@@ -8,6 +8,7 @@ import type { FederationService } from '../federation/service.ts';
 import type { Upstream } from '../federation/upstream.ts';
 import type { SignInService } from '../accounts/sign-in.ts';
 import type { SelfService } from '../accounts/self-service.ts';
+import type { LoginRecorder } from '../observability/metrics.ts';
 
 /** What the interaction handlers need; wired in deps.ts. */
 export interface InteractionDeps {
@@ -26,4 +27,6 @@ export interface InteractionDeps {
   selfService: SelfService;
   /** Whether people may create accounts on the hosted pages. */
   registrationEnabled: boolean;
+  /** Counts federated sign-ins; absent (or null) when metrics are off. */
+  metrics?: LoginRecorder | null | undefined;
 }

@@ -79,6 +79,7 @@ export function finishFederation(deps: InteractionDeps): Middleware {
 /** Finishes the login prompt for the account; consent follows as for a password login. */
 export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps, upstream: Upstream, accountId: string, outcome: string): Promise<void> {
   deps.logger.info({ event: 'federation.signed_in', outcome, upstream: upstream.id, accountId, ip: ctx.ip, id: ctx.state.requestId }, 'signed in through upstream');
+  deps.metrics?.recordLogin('federated', 'success');
   const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId, remember: true },
   }, { mergeWithLastSubmission: false });

@@ -71,7 +71,7 @@ const pages: Record<FederationFailure, { status: number; title: (name: string) =
  */
 export function renderFederationFailure(
   ctx: Context,
-  { renderPage, logger }: Pick<InteractionDeps, 'renderPage' | 'logger'>,
+  { renderPage, logger, metrics }: Pick<InteractionDeps, 'renderPage' | 'logger' | 'metrics'>,
   failure: { reason: FederationFailure; upstream: Pick<Upstream, 'id' | 'displayName'> | undefined; uid?: string | undefined; upstreamCode?: string | undefined; detail?: string | undefined },
 ): void {
   const name = failure.upstream?.displayName ?? 'the identity provider';
@@ -86,6 +86,7 @@ export function renderFederationFailure(
     ip: ctx.ip,
     id: ctx.state.requestId,
   }, 'upstream sign-in failed');
+  metrics?.recordLogin('federated', failure.reason);
   ctx.status = page.status;
   ctx.type = 'html';
   ctx.set('cache-control', 'no-store');

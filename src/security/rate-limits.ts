@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../db/redis-connect.ts';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -16,9 +16,10 @@ export type Limiter = RateLimiterStoreAbstract;
  * Redis when configured, otherwise the `rate_limits` table (migrations/0012). All limiters
  * share one table; the key prefix tells them apart. rate-limiter-flexible updates a counter in
  * one atomic statement (a Lua script, or INSERT … ON CONFLICT … RETURNING), which is what makes
- * a limit hold under concurrency.
+ * a limit hold under concurrency. That script touches one key per counter, so RateLimiterRedis
+ * works alike with a standalone, Sentinel-managed or Cluster client.
  */
-export function createLimiterFactory(options: { redis: Redis | null; db: Database; prefix: string }) {
+export function createLimiterFactory(options: { redis: RedisClient | null; db: Database; prefix: string }) {
   return (name: string, rate: Rate): Limiter => {
     const common = { keyPrefix: `${options.prefix}rl:${name}`, points: rate.points, duration: rate.durationSeconds };
     if (options.redis) return new RateLimiterRedis({ ...common, storeClient: options.redis });

@@ -161,3 +161,37 @@ describe('config/idp.example.json', () => {
     expect(config.upstreams.map((upstream) => upstream.kind)).toEqual(['google', 'github', 'oidc']);
   });
 });
+
+describe('REDIS_URL in configuration', () => {
+  it('accepts standalone, Sentinel and Cluster URLs', () => {
+    for (const url of [
+      'redis://127.0.0.1:6379',
+      'rediss://:secret@cache.example:6380/1',
+      'redis+sentinel://:secret@10.0.0.1:26379,10.0.0.2:26379/mymaster?db=2',
+      'redis+cluster://:secret@127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002',
+    ]) {
+      expect(loadConfig({ REDIS_URL: url }, emptyDir()).redisUrl).toBe(url);
+    }
+  });
+
+  it('names the accepted forms, or what is wrong with a Sentinel or Cluster URL, without the password', () => {
+    const cwd = emptyDir();
+    const messageOf = (url: string): string => {
+      try {
+        loadConfig({ REDIS_URL: url }, cwd);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error(`${url} was accepted`);
+    };
+    const forms = messageOf('memcached://cache');
+    expect(forms).toMatch(/redisUrl: must be redis:\/\/… or rediss:\/\/… \(standalone\)/);
+    expect(forms).toMatch(/redis\+sentinel:\/\/\[\[user\]:password@\]host\[:26379\]\[,host:port…\]\/masterName\[\?db=N&sentinelPassword=…\] \(Sentinel\)/);
+    expect(forms).toMatch(/redis\+cluster:\/\/\[\[user\]:password@\]host\[:6379\]\[,host:port…\] \(Cluster\)/);
+    const sentinel = messageOf('redis+sentinel://:hunter2@10.0.0.1:26379');
+    expect(sentinel).toMatch(/redisUrl: redis\+sentinel:\/\/ needs the master name/);
+    expect(sentinel).not.toContain('hunter2');
+    expect(messageOf('redis+cluster://:hunter2@127.0.0.1:7000/3')).toMatch(/redisUrl: redis\+cluster:\/\/ takes no path: a cluster has only database 0/);
+  });
+});

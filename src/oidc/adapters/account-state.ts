@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../db/redis-connect.ts';
 import type { AdapterPayload } from 'oidc-provider';
 import type { Database } from '../../db/database.ts';
 import {
@@ -91,7 +91,7 @@ interface Backend {
   revokeAll(accountId: string): Promise<number>;
 }
 
-function redisBackend(redis: Redis, prefix: string): Backend {
+function redisBackend(redis: RedisClient, prefix: string): Backend {
   return {
     findSessions: (accountId) => findAccountSessionsRedis(redis, prefix, accountId),
     findGrants: (accountId) => findAccountGrantsRedis(redis, prefix, accountId),
@@ -186,7 +186,7 @@ function newestFirst(a: { id: string; createdAt: Date | null }, b: { id: string;
  * Every method throws a TypeError for an empty accountId; an empty session or grant id is simply
  * not found.
  */
-export function createAccountStateStore(options: { redis: Redis | null; prefix: string; db: Database }): AccountStateStore {
+export function createAccountStateStore(options: { redis: RedisClient | null; prefix: string; db: Database }): AccountStateStore {
   const { redis, prefix, db } = options;
   const backend = redis ? redisBackend(redis, prefix) : sqlBackend(db);
   return {
@@ -208,7 +208,7 @@ export function createAccountStateStore(options: { redis: Redis | null; prefix: 
  * same key prefix as the adapter factory), else the SQL table. Same as createAccountStateStore's
  * revokeAll.
  */
-export function createAccountStateRevoker(options: { redis: Redis | null; prefix: string; db: Database }): RevokeAccountState {
+export function createAccountStateRevoker(options: { redis: RedisClient | null; prefix: string; db: Database }): RevokeAccountState {
   const store = createAccountStateStore(options);
   return (accountId) => store.revokeAll(accountId);
 }

@@ -1,9 +1,14 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
 import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
+import type { RedisClient } from '../../db/redis-connect.ts';
 
 /*
- * Key layout (model names are CamelCase, index namespaces lowercase, so they never collide):
+ * Two key layouts; layoutOf() picks one from the client and the key prefix.
+ *
+ * ATOMIC: one `Redis` connection (standalone, or the master a Sentinel names), or a Cluster whose
+ * key prefix holds a hash tag (e.g. `{idp}:`), which puts every key in one slot, so on one shard.
+ * Model names are CamelCase, index namespaces lowercase, so they never collide:
  *   ${prefix}${model}:${id}              the payload as a JSON string, with the record's own TTL
  *   ${prefix}grant:${grantId}            SET of record keys (any model) issued under that grant
  *   ${prefix}account:${accountId}        SET of record keys (any model) whose payload has that accountId
@@ -13,13 +18,72 @@ import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
  * Both SETs live as long as their longest-lived member (see ADD_TO_INDEX). An upsert that changes
  * a record's grantId or accountId leaves the old SET entry behind, so readers of a SET re-check
  * the payload where it matters (the REVOKE_* scripts, findAccountSessionsRedis and friends).
+ * Multi-key writes go through MULTI, and ADD_TO_INDEX and the REVOKE_* scripts touch keys they
+ * read from a SET rather than receive in KEYS: both need every key on one server (and, on a
+ * Cluster, in one slot, which the tagged prefix gives). Every write is atomic: an upsert with its
+ * index entries, a revocation of a whole account, grant or session.
  *
- * Multi-key writes go through MULTI on one `Redis` connection (standalone or Sentinel); a Cluster
- * would need hash tags to keep a grant's keys in one slot, and ADD_TO_INDEX and the REVOKE_* scripts
- * touch keys they read from a SET rather than receive in KEYS, which a Cluster forbids.
+ * SHARDED: a Cluster with a plain prefix, so keys spread over all slots and shards. Every command
+ * and every script touches one slot; hash tags (the {…} part, which alone picks the slot) put
+ * together the only keys a script needs together, a Grant record and its grant index:
+ *   ${prefix}${model}:{${id}}            the payload, with the record's own TTL
+ *   ${prefix}grant:{${grantId}}          ZSET of record keys issued under that grant, scored by
+ *                                        expiry (epoch ms, +inf: none); the slot of Grant:{${grantId}}
+ *   ${prefix}account:{${accountId}}      ZSET of record keys whose payload has that accountId, likewise
+ *   ${prefix}userCode:${model}:{${code}} record id, same TTL as the record (DeviceCode)
+ *   ${prefix}uid:${model}:{${uid}}       record id, same TTL as the record (Session)
+ *   ${prefix}sessions                    ZSET of Session ids scored by expiry (ms), as above
+ * The indexes are ZSETs here so that pruning expired members (SHARDED_INDEX_ADD) needs no look at
+ * the members' records, which live in other slots; each index expires with its longest-lived
+ * member. Records are looked up by their id alone, so a record cannot share its grant's slot;
+ * what spans records therefore runs key by key, ordered so that nothing escapes an index:
+ *  - upsert writes the index entries and pointers first, the record last; destroy and the
+ *    revocations delete the record first (SHARDED_REMOVE), its index entries and pointers after.
+ *    A record therefore never exists without its index entries, and a revocation reaches every
+ *    record written before it started.
+ * What still holds on a sharded Cluster:
+ *  - consume is the same single-key CAS script: of concurrent consumes exactly one wins;
+ *  - every per-record decision is atomic: "delete it if it names this account" is one script on
+ *    the record, and a Grant's ownership check, its deletion and the snapshot of its index are one
+ *    script on the grant's slot (SHARDED_DETACH_GRANT), so of two concurrent revocations of one
+ *    grant or session exactly one reports it revoked, and a record re-upserted for another account
+ *    between the index read and its deletion is left alone;
+ *  - lookups, expiry, and the results of revokeByGrantId and the account revocations once they
+ *    return are the same as in the atomic layout (the shared contract suite runs on both).
+ * What becomes best effort:
+ *  - a revocation is no longer all-or-nothing: it deletes record by record (in parallel), so while
+ *    it runs a reader may still find some records of the grant or account, and if the process or a
+ *    shard fails midway it stops partway. Records it did not delete stay indexed, so running it
+ *    again finishes the job;
+ *  - an upsert takes two steps; failing between them leaves index entries or pointers to a record
+ *    that does not exist (or an older version of it), which readers already re-check and pruning
+ *    drops. An upsert racing a revocation can land after it and survive, as a record written
+ *    after the atomic EVAL does; it stays indexed for the next revocation.
+ *
  * Scripts run through plain EVAL rather than defineCommand, which would need an augmentation of
  * ioredis' typings; the scripts are a few hundred bytes and Redis caches them compiled by SHA.
  */
+
+type Layout = 'atomic' | 'sharded';
+
+/** Redis' own rule: the first `{`, then the first `}` after it; the text between them, if any, is the tag. */
+function hashTag(key: string): string | null {
+  const open = key.indexOf('{');
+  if (open < 0) return null;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : null;
+}
+
+/**
+ * Atomic unless the client is a Cluster and the prefix lets keys spread over slots. A prefix with
+ * a `{` but no complete tag would leak into the tags of the sharded layout (a Grant record and
+ * its index would land in different slots), so it is refused on a Cluster.
+ */
+function layoutOf(redis: RedisClient, prefix: string): Layout {
+  if (!redis.isCluster || hashTag(prefix) !== null) return 'atomic';
+  if (prefix.includes('{')) throw new Error(`Redis key prefix "${prefix}" has an unclosed "{": on a Redis Cluster use a complete hash tag ({idp}:) or none`);
+  return 'sharded';
+}
 
 function grantKey(prefix: string, grantId: string): string {
   return `${prefix}grant:${grantId}`;
@@ -190,10 +254,123 @@ for _, grantId in ipairs(grantIds) do revokeGrant(grantId, false) end
 return 1
 `;
 
+/**
+ * SHARDED layout, one slot per script. Adds a record key (ARGV[1]) to an index ZSET (KEYS[1]: a
+ * grant or an account index) scored by the record's expiry, ARGV[2] seconds from now (0: never),
+ * after dropping the members that expired more than ARGV[3] ms ago, and makes the index expire
+ * ARGV[3] ms after its longest-lived member (never, while one has no expiry). Time is the server's
+ * (TIME); the margin covers the clock skew between this shard and the record's, and the moment
+ * between this script and the write of the record. Unlike ADD_TO_INDEX it never looks at another
+ * key: a pruned member is one whose own score says it expired, never a record still to be written.
+ */
+const SHARDED_INDEX_ADD = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local grace = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%.0f', now - grace))
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl * 1000), ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], '+inf', ARGV[1])
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] == 'inf' then
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(last[2]) - now + grace))
+end
+return 1
+`;
+
+/**
+ * SHARDED layout. Deletes one record (KEYS[1]) when it exists and, if ARGV[1] is not empty, names
+ * that account; returns the stored text when it deleted it (the caller then drops its index
+ * entries and pointers), nil when there is no such record, 0 when it names another account.
+ */
+const SHARDED_REMOVE = `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return false end
+if ARGV[1] ~= '' then
+  local ok, payload = pcall(cjson.decode, stored)
+  if not ok or type(payload) ~= 'table' or payload.accountId ~= ARGV[1] then return 0 end
+end
+redis.call('DEL', KEYS[1])
+return stored
+`;
+
+/** SHARDED layout. Deletes a pointer (KEYS[1]) only while it still points at that record id (ARGV[1]). */
+const SHARDED_DELETE_POINTER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * SHARDED layout. The atomic head of a grant revocation, on the grant's slot: KEYS[1] is the Grant
+ * record, KEYS[2] its grant index (both tagged with the grant id). ARGV[1] = the account revoked,
+ * ARGV[2] = '1' when the Grant record must exist. Returns { 'other' } and changes nothing when the
+ * Grant names another account; { 'missing' } when it is gone and must exist; otherwise deletes it
+ * and returns { 'deleted' or 'missing', its stored text or '', every member of the index }, which
+ * the caller removes one by one (the index keeps the members it could not remove).
+ */
+const SHARDED_DETACH_GRANT = `
+local stored = redis.call('GET', KEYS[1])
+local status = 'missing'
+if stored then
+  local ok, payload = pcall(cjson.decode, stored)
+  if not ok or type(payload) ~= 'table' or payload.accountId ~= ARGV[1] then return { 'other' } end
+  redis.call('DEL', KEYS[1])
+  status = 'deleted'
+elseif ARGV[2] == '1' then
+  return { 'missing' }
+else
+  stored = ''
+end
+local result = { status, stored }
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do table.insert(result, member) end
+return result
+`;
+
+/** How long (ms) a sharded index keeps a member past its expiry: see SHARDED_INDEX_ADD. */
+const INDEX_GRACE_MS = 60_000;
+
 const sessionsKey = (prefix: string): string => `${prefix}sessions`;
 
+/** Key names of the two layouts (see the comment at the top). */
+interface Keys {
+  record(model: string, id: string): string;
+  grant(grantId: string): string;
+  account(accountId: string): string;
+  pointer(field: 'uid' | 'userCode', model: string, value: string): string;
+}
+
+function keysOf(layout: Layout, prefix: string): Keys {
+  if (layout === 'atomic') {
+    return {
+      record: (model, id) => `${prefix}${model}:${id}`,
+      grant: (grantId) => grantKey(prefix, grantId),
+      account: (accountId) => accountKey(prefix, accountId),
+      pointer: (field, model, value) => `${prefix}${field}:${model}:${value}`,
+    };
+  }
+  return {
+    record: (model, id) => `${prefix}${model}:{${id}}`,
+    grant: (grantId) => `${prefix}grant:{${grantId}}`,
+    account: (accountId) => `${prefix}account:{${accountId}}`,
+    pointer: (field, model, value) => `${prefix}${field}:${model}:{${value}}`,
+  };
+}
+
+/** A sharded record key back to its model and id; null for anything else. */
+function parseShardedRecordKey(prefix: string, key: string): { model: string; id: string } | null {
+  if (!key.startsWith(prefix)) return null;
+  const match = /^([^:{}]+):\{(.*)\}$/s.exec(key.slice(prefix.length));
+  return match ? { model: match[1] ?? '', id: match[2] ?? '' } : null;
+}
+
 /** Signed-in sessions not yet expired nor ended; expired entries are dropped from the index on the way. */
-export async function countActiveSessionsRedis(redis: Redis, prefix: string): Promise<number> {
+export async function countActiveSessionsRedis(redis: RedisClient, prefix: string): Promise<number> {
+  // One key, so this MULTI is fine on a Cluster too.
   const [, [, count]] = (await redis.multi().zremrangebyscore(sessionsKey(prefix), '-inf', Date.now()).zcard(sessionsKey(prefix)).exec()) as [[unknown, number], [unknown, number]];
   return count;
 }
@@ -203,29 +380,34 @@ function epochSeconds(): number {
 }
 
 class RedisAdapter implements Adapter {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #model: string;
+  readonly #layout: Layout;
+  readonly #keys: Keys;
 
-  constructor(redis: Redis, prefix: string, model: string) {
+  constructor(redis: RedisClient, prefix: string, model: string, layout: Layout) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#model = model;
+    this.#layout = layout;
+    this.#keys = keysOf(layout, prefix);
   }
 
   #key(id: string): string {
-    return `${this.#prefix}${this.#model}:${id}`;
+    return this.#keys.record(this.#model, id);
   }
 
   #userCodeKey(userCode: string): string {
-    return `${this.#prefix}userCode:${this.#model}:${userCode}`;
+    return this.#keys.pointer('userCode', this.#model, userCode);
   }
 
   #uidKey(uid: string): string {
-    return `${this.#prefix}uid:${this.#model}:${uid}`;
+    return this.#keys.pointer('uid', this.#model, uid);
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    if (this.#layout === 'sharded') return this.#upsertSharded(id, payload, expiresIn);
     const key = this.#key(id);
     // Everything in one MULTI: a token must never exist without its grant and account index
     // entries, or revokeByGrantId / revokeAccountStateRedis would miss it.
@@ -246,6 +428,28 @@ class RedisAdapter implements Adapter {
     }
     set(key, JSON.stringify(payload));
     await exec(multi);
+  }
+
+  /**
+   * The same writes, one slot each: the index entries, pointers and session entry first (in
+   * parallel), the record once they all succeeded, so the record never exists unindexed.
+   */
+  async #upsertSharded(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const redis = this.#redis;
+    const key = this.#key(id);
+    const set = (target: string, value: string): Promise<unknown> =>
+      expiresIn === undefined ? redis.set(target, value) : redis.set(target, value, 'EX', expiresIn);
+    const first: Promise<unknown>[] = [];
+    if (payload.grantId) first.push(redis.eval(SHARDED_INDEX_ADD, 1, this.#keys.grant(payload.grantId), key, expiresIn ?? 0, INDEX_GRACE_MS));
+    if (payload.accountId) first.push(redis.eval(SHARDED_INDEX_ADD, 1, this.#keys.account(payload.accountId), key, expiresIn ?? 0, INDEX_GRACE_MS));
+    if (payload.userCode) first.push(set(this.#userCodeKey(payload.userCode), id));
+    if (payload.uid) first.push(set(this.#uidKey(payload.uid), id));
+    if (this.#model === 'Session') {
+      if (payload.accountId) first.push(redis.zadd(sessionsKey(this.#prefix), expiresIn === undefined ? '+inf' : Date.now() + expiresIn * 1000, id));
+      else first.push(redis.zrem(sessionsKey(this.#prefix), id));
+    }
+    await Promise.all(first);
+    await set(key, JSON.stringify(payload));
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -270,6 +474,7 @@ class RedisAdapter implements Adapter {
     return id === null ? undefined : this.find(id);
   }
 
+  /** One key in either layout, so the CAS is atomic on a Cluster too. */
   async consume(id: string): Promise<void> {
     const result = await this.#redis.eval(CONSUME, 1, this.#key(id), epochSeconds());
     if (result === 0) throw new errors.InvalidGrant(`${this.#model} not found or expired`);
@@ -278,6 +483,11 @@ class RedisAdapter implements Adapter {
 
   async destroy(id: string): Promise<void> {
     const key = this.#key(id);
+    if (this.#layout === 'sharded') {
+      // The record first, its index entries and pointers after.
+      await removeSharded(this.#redis, this.#prefix, key, '');
+      return;
+    }
     const payload = await this.find(id);
     const multi = this.#redis.multi().del(key);
     // Drop the record's index entries too, so an index without TTL cannot outlive its record.
@@ -292,9 +502,16 @@ class RedisAdapter implements Adapter {
   /**
    * oidc-provider calls this on one model's adapter yet expects every token of the grant gone,
    * so the set holds record keys of all models. SREM (not DEL) of the set: a member added after
-   * SMEMBERS stays indexed for the next revoke; an emptied set is removed by Redis itself.
+   * SMEMBERS stays indexed for the next revoke; an emptied set is removed by Redis itself. On a
+   * sharded Cluster the same key by key, keeping the members it found no record for (see
+   * removeIndexMembers).
    */
   async revokeByGrantId(grantId: string): Promise<void> {
+    if (this.#layout === 'sharded') {
+      const indexKey = this.#keys.grant(grantId);
+      await removeIndexMembers(this.#redis, this.#prefix, indexKey, await this.#redis.zrange(indexKey, 0, '-1'));
+      return;
+    }
     const setKey = grantKey(this.#prefix, grantId);
     const keys = await this.#redis.smembers(setKey);
     if (keys.length === 0) return;
@@ -303,46 +520,183 @@ class RedisAdapter implements Adapter {
 }
 
 /** ioredis resolves a failed MULTI with per-command errors rather than rejecting; surface them. */
-async function exec(multi: ReturnType<Redis['multi']>): Promise<void> {
+async function exec(multi: ChainableCommander): Promise<void> {
   const results = await multi.exec();
   if (results === null) throw new Error('Redis transaction aborted');
   const failure = results.find(([error]) => error !== null);
   if (failure) throw failure[0];
 }
 
-export function createRedisAdapterFactory(redis: Redis, keyPrefix: string): AdapterFactory {
-  return (model: string) => new RedisAdapter(redis, keyPrefix, model);
+/**
+ * Provider state in Redis under `keyPrefix`: standalone, Sentinel or Cluster (see the layouts at
+ * the top). Throws on a Cluster when the prefix has an unclosed `{`.
+ */
+export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string): AdapterFactory {
+  const layout = layoutOf(redis, keyPrefix);
+  return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout);
+}
+
+type Removal = { outcome: 'removed'; stored: string } | { outcome: 'missing' | 'other' };
+
+/**
+ * SHARDED layout: deletes one record (only if it names `accountId`, unless that is empty), then
+ * its pointers (while they still point at it), its entries in its grant and account indexes and
+ * in the sessions ZSET, and hands back what it deleted. 'missing': no such record; 'other': it
+ * names another account, and nothing changed.
+ */
+async function removeSharded(redis: RedisClient, prefix: string, key: string, accountId: string): Promise<Removal> {
+  const stored = await redis.eval(SHARDED_REMOVE, 1, key, accountId);
+  if (stored === null) return { outcome: 'missing' };
+  if (stored === 0) return { outcome: 'other' };
+  if (typeof stored !== 'string') throw new Error(`unexpected reply from record removal script: ${String(stored)}`);
+  const keys = keysOf('sharded', prefix);
+  const payload = parsePayload(stored) ?? {};
+  const record = parseShardedRecordKey(prefix, key);
+  const cleanups: Promise<unknown>[] = [];
+  if (record) {
+    for (const field of ['uid', 'userCode'] as const) {
+      const value = payload[field];
+      if (typeof value === 'string' && value !== '') cleanups.push(redis.eval(SHARDED_DELETE_POINTER, 1, keys.pointer(field, record.model, value), record.id));
+    }
+    if (record.model === 'Session') cleanups.push(redis.zrem(sessionsKey(prefix), record.id));
+  }
+  if (typeof payload.grantId === 'string' && payload.grantId !== '') cleanups.push(redis.zrem(keys.grant(payload.grantId), key));
+  if (typeof payload.accountId === 'string' && payload.accountId !== '') cleanups.push(redis.zrem(keys.account(payload.accountId), key));
+  await Promise.all(cleanups);
+  return { outcome: 'removed', stored };
+}
+
+/**
+ * SHARDED layout: removes every listed member of a grant index (whatever account it names) and
+ * drops the removed ones from the index. A member whose record is missing stays: it may be an
+ * upsert between its two steps, which the next revocation must still find; an expired one is
+ * pruned by its score. Returns how many records it deleted.
+ */
+async function removeIndexMembers(redis: RedisClient, prefix: string, indexKey: string, members: string[]): Promise<number> {
+  if (members.length === 0) return 0;
+  const outcomes = await Promise.all(members.map((member) => removeSharded(redis, prefix, member, '')));
+  const removed = members.filter((_, index) => outcomes[index]?.outcome === 'removed');
+  if (removed.length > 0) await redis.zrem(indexKey, ...removed);
+  return removed.length;
+}
+
+/**
+ * SHARDED layout: revokes one grant the way revokeGrant in REVOKE_FUNCTIONS does. The ownership
+ * check, the Grant's deletion and the snapshot of its index are one script; its records follow.
+ * `removed` counts the Grant record and the records deleted under it.
+ */
+async function revokeGrantSharded(redis: RedisClient, prefix: string, accountId: string, grantId: string, mustExist: boolean): Promise<{ status: 'deleted' | 'missing' | 'other'; removed: number }> {
+  const keys = keysOf('sharded', prefix);
+  const recordKey = keys.record('Grant', grantId);
+  const indexKey = keys.grant(grantId);
+  const reply = await redis.eval(SHARDED_DETACH_GRANT, 2, recordKey, indexKey, accountId, mustExist ? '1' : '0');
+  if (!Array.isArray(reply) || !reply.every((item) => typeof item === 'string')) throw new Error(`unexpected reply from grant revocation script: ${String(reply)}`);
+  const [status, stored = '', ...members] = reply as string[];
+  if (status !== 'deleted' && status !== 'missing' && status !== 'other') throw new Error(`unexpected status from grant revocation script: ${String(status)}`);
+  if (status === 'other' || (status === 'missing' && mustExist)) return { status, removed: 0 };
+  const account = parsePayload(stored)?.accountId;
+  const [removed] = await Promise.all([
+    removeIndexMembers(redis, prefix, indexKey, members),
+    typeof account === 'string' && account !== '' ? redis.zrem(keys.account(account), recordKey) : undefined,
+  ]);
+  return { status, removed: removed + (status === 'deleted' ? 1 : 0) };
+}
+
+/**
+ * SHARDED layout: REVOKE_ACCOUNT key by key. The account's Grants first (each with everything
+ * under it), then its other records, each deleted only if it still names the account. Index
+ * entries of records deleted or naming another account go; those of missing records stay (see
+ * removeIndexMembers).
+ */
+async function revokeAccountStateSharded(redis: RedisClient, prefix: string, accountId: string): Promise<number> {
+  const indexKey = keysOf('sharded', prefix).account(accountId);
+  const members = await redis.zrange(indexKey, 0, '-1');
+  const grants: Array<{ key: string; id: string }> = [];
+  const others: string[] = [];
+  for (const key of members) {
+    const record = parseShardedRecordKey(prefix, key);
+    // `Grant:{}` has no tag, so it would not share its index's slot; it is removed like any record.
+    if (record?.model === 'Grant' && record.id !== '') grants.push({ key, id: record.id });
+    else others.push(key);
+  }
+  let removed = 0;
+  const settled: string[] = [];
+  const grantResults = await Promise.all(grants.map(({ id }) => revokeGrantSharded(redis, prefix, accountId, id, false)));
+  grantResults.forEach((result, index) => {
+    removed += result.removed;
+    if (result.status !== 'missing') settled.push(grants[index]?.key ?? '');
+  });
+  const outcomes = await Promise.all(others.map((key) => removeSharded(redis, prefix, key, accountId)));
+  outcomes.forEach(({ outcome }, index) => {
+    if (outcome === 'removed') removed += 1;
+    if (outcome !== 'missing') settled.push(others[index] ?? '');
+  });
+  if (settled.length > 0) await redis.zrem(indexKey, ...settled);
+  return removed;
 }
 
 /**
  * Ends everything one account holds (sessions, grants, codes, tokens, and the tokens issued under
- * its grants even when they carry no accountId) in one atomic EVAL; see REVOKE_ACCOUNT.
+ * its grants even when they carry no accountId): in one atomic EVAL (REVOKE_ACCOUNT) in the atomic
+ * layout, key by key on a sharded Cluster (revokeAccountStateSharded).
  * Returns how many records it deleted; records that already expired are simply not counted.
  * A record written after the EVAL survives it: a request of the account already in flight can
  * still save the Session or Grant it loaded before (see the note in sql.ts).
  */
-export async function revokeAccountStateRedis(redis: Redis, prefix: string, accountId: string): Promise<number> {
+export async function revokeAccountStateRedis(redis: RedisClient, prefix: string, accountId: string): Promise<number> {
   if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  if (layoutOf(redis, prefix) === 'sharded') return revokeAccountStateSharded(redis, prefix, accountId);
   const removed = await redis.eval(REVOKE_ACCOUNT, 1, accountKey(prefix, accountId), prefix, accountId);
   if (typeof removed !== 'number') throw new Error(`unexpected reply from account revocation script: ${String(removed)}`);
   return removed;
 }
 
 /**
- * The records of one model (Session or Grant) that the account set lists and that still exist
- * and still name the account, in two round trips (SMEMBERS, MGET) however many there are.
+ * Reads records by key: one MGET in the atomic layout; one GET each (sent together) on a sharded
+ * Cluster, where the keys lie in different slots and MGET would fail with CROSSSLOT.
  */
-async function findAccountRecords(redis: Redis, prefix: string, accountId: string, model: 'Session' | 'Grant'): Promise<AccountRecord[]> {
-  if (!accountId) throw new TypeError('accountId must be a non-empty string');
-  const modelPrefix = `${prefix}${model}:`;
-  const keys = (await redis.smembers(accountKey(prefix, accountId))).filter((key) => key.startsWith(modelPrefix));
+async function readAll(redis: RedisClient, layout: Layout, keys: string[]): Promise<Array<string | null>> {
   if (keys.length === 0) return [];
-  const stored = await redis.mget(...keys);
+  if (layout === 'atomic') return redis.mget(...keys);
+  return Promise.all(keys.map((key) => redis.get(key)));
+}
+
+/** The members of an index: a SET in the atomic layout, a ZSET in the sharded one. */
+function indexMembers(redis: RedisClient, layout: Layout, key: string): Promise<string[]> {
+  return layout === 'atomic' ? redis.smembers(key) : redis.zrange(key, 0, '-1');
+}
+
+/** The model and id a record key names in that layout, or null. */
+function recordOf(layout: Layout, prefix: string, key: string): { model: string; id: string } | null {
+  if (layout === 'sharded') return parseShardedRecordKey(prefix, key);
+  if (!key.startsWith(prefix)) return null;
+  const rest = key.slice(prefix.length);
+  const colon = rest.indexOf(':');
+  return colon < 0 ? null : { model: rest.slice(0, colon), id: rest.slice(colon + 1) };
+}
+
+/**
+ * The records of one model (Session or Grant) that the account index lists and that still exist
+ * and still name the account, in two round trips (the index, then the records) however many there are.
+ */
+async function findAccountRecords(redis: RedisClient, prefix: string, accountId: string, model: 'Session' | 'Grant'): Promise<AccountRecord[]> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  const layout = layoutOf(redis, prefix);
+  const ids: string[] = [];
+  const keys: string[] = [];
+  for (const key of await indexMembers(redis, layout, keysOf(layout, prefix).account(accountId))) {
+    const record = recordOf(layout, prefix, key);
+    if (record?.model !== model) continue;
+    ids.push(record.id);
+    keys.push(key);
+  }
+  const stored = await readAll(redis, layout, keys);
   const records: AccountRecord[] = [];
-  keys.forEach((key, index) => {
+  keys.forEach((_, index) => {
     const payload = parsePayload(stored[index]);
+    const id = ids[index];
     // Missing: expired or destroyed since it was indexed. Another account: re-upserted since.
-    if (payload?.accountId === accountId) records.push({ id: key.slice(modelPrefix.length), payload });
+    if (payload?.accountId === accountId && id !== undefined) records.push({ id, payload });
   });
   return records;
 }
@@ -358,70 +712,100 @@ function parsePayload(stored: string | null | undefined): AdapterPayload | undef
 }
 
 /** The account's live Session records (unordered). */
-export function findAccountSessionsRedis(redis: Redis, prefix: string, accountId: string): Promise<AccountRecord[]> {
+export function findAccountSessionsRedis(redis: RedisClient, prefix: string, accountId: string): Promise<AccountRecord[]> {
   return findAccountRecords(redis, prefix, accountId, 'Session');
 }
 
 /** Token models whose newest `iat` under a grant tells when the grant was last used. */
-const USAGE_MODELS = ['AccessToken', 'RefreshToken'] as const;
+const USAGE_MODELS: readonly string[] = ['AccessToken', 'RefreshToken'];
 
 /**
  * The account's live Grant records (unordered), each with the newest `iat` of the live access and
- * refresh tokens its grant set lists (null: none). Four round trips in all: SMEMBERS and MGET of
- * the account set, one pipeline of every grant set's SMEMBERS, one MGET of their tokens.
+ * refresh tokens its grant index lists (null: none). Four round trips in all: the account index
+ * and its records, every grant index (one pipeline in the atomic layout, sent together on a
+ * Cluster), their tokens.
  */
-export async function findAccountGrantsRedis(redis: Redis, prefix: string, accountId: string): Promise<AccountGrantRecord[]> {
+export async function findAccountGrantsRedis(redis: RedisClient, prefix: string, accountId: string): Promise<AccountGrantRecord[]> {
   const grants = await findAccountRecords(redis, prefix, accountId, 'Grant');
   if (grants.length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const grant of grants) pipeline.smembers(grantKey(prefix, grant.id));
-  const sets = (await pipeline.exec()) ?? [];
-  const usagePrefixes = USAGE_MODELS.map((model) => `${prefix}${model}:`);
+  const layout = layoutOf(redis, prefix);
+  const keys = keysOf(layout, prefix);
+  let sets: string[][];
+  if (layout === 'atomic') {
+    const pipeline = redis.pipeline();
+    for (const grant of grants) pipeline.smembers(keys.grant(grant.id));
+    const replies = (await pipeline.exec()) ?? [];
+    sets = grants.map((_, index) => {
+      const [error, members] = replies[index] ?? [new Error('missing pipeline reply'), null];
+      if (error) throw error;
+      return members as string[];
+    });
+  } else {
+    sets = await Promise.all(grants.map((grant) => indexMembers(redis, layout, keys.grant(grant.id))));
+  }
   const tokenKeys: string[] = [];
   const owners: string[] = [];
   grants.forEach((grant, index) => {
-    const [error, members] = sets[index] ?? [new Error('missing pipeline reply'), null];
-    if (error) throw error;
-    for (const key of members as string[]) {
-      if (!usagePrefixes.some((usagePrefix) => key.startsWith(usagePrefix))) continue;
+    for (const key of sets[index] ?? []) {
+      if (!USAGE_MODELS.includes(recordOf(layout, prefix, key)?.model ?? '')) continue;
       tokenKeys.push(key);
       owners.push(grant.id);
     }
   });
   const lastUsed = new Map<string, number>();
-  const tokens = tokenKeys.length === 0 ? [] : await redis.mget(...tokenKeys);
+  const tokens = await readAll(redis, layout, tokenKeys);
   tokens.forEach((stored, index) => {
     const payload = parsePayload(stored);
     const grantId = owners[index];
-    // A token re-upserted under another grant leaves a stale entry in this set.
+    // A token re-upserted under another grant leaves a stale entry in this index.
     if (!payload || grantId === undefined || payload.grantId !== grantId || typeof payload.iat !== 'number') return;
     lastUsed.set(grantId, Math.max(lastUsed.get(grantId) ?? -Infinity, payload.iat));
   });
   return grants.map((grant) => ({ ...grant, lastUsedIat: lastUsed.get(grant.id) ?? null }));
 }
 
-async function revokeOne(redis: Redis, script: string, recordKey: string, prefix: string, accountId: string, id: string): Promise<boolean> {
-  if (!accountId) throw new TypeError('accountId must be a non-empty string');
-  if (!id) return false;
+async function revokeOne(redis: RedisClient, script: string, recordKey: string, prefix: string, accountId: string, id: string): Promise<boolean> {
   const result = await redis.eval(script, 1, recordKey, prefix, accountId, id);
   if (result !== 0 && result !== 1) throw new Error(`unexpected reply from revocation script: ${String(result)}`);
   return result === 1;
 }
 
 /**
- * Revokes one Grant of the account and every record under it, in one atomic EVAL (REVOKE_GRANT,
- * the same removal REVOKE_ACCOUNT does per grant, so pointers and index entries go too).
- * False when there is no such live Grant or it names another account; nothing changes then.
+ * Revokes one Grant of the account and every record under it: in one atomic EVAL (REVOKE_GRANT,
+ * the same removal REVOKE_ACCOUNT does per grant, so pointers and index entries go too) in the
+ * atomic layout; on a sharded Cluster the check and the Grant's deletion are atomic, its records
+ * follow key by key. False when there is no such live Grant or it names another account; nothing
+ * changes then.
  */
-export function revokeAccountGrantRedis(redis: Redis, prefix: string, accountId: string, grantId: string): Promise<boolean> {
+export async function revokeAccountGrantRedis(redis: RedisClient, prefix: string, accountId: string, grantId: string): Promise<boolean> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  if (!grantId) return false;
+  if (layoutOf(redis, prefix) === 'sharded') return (await revokeGrantSharded(redis, prefix, accountId, grantId, true)).status === 'deleted';
   return revokeOne(redis, REVOKE_GRANT, `${prefix}Grant:${grantId}`, prefix, accountId, grantId);
 }
 
 /**
  * Ends one Session of the account (with its uid pointer) and revokes every Grant it authorized
- * with every record under them, in one atomic EVAL (REVOKE_SESSION). False when there is no such
- * live Session or it names another account; nothing changes then.
+ * with every record under them: in one atomic EVAL (REVOKE_SESSION) in the atomic layout; on a
+ * sharded Cluster the Session's check and deletion are atomic, its grants follow as in
+ * revokeAccountGrantRedis. False when there is no such live Session or it names another account;
+ * nothing changes then.
  */
-export function revokeAccountSessionRedis(redis: Redis, prefix: string, accountId: string, sessionId: string): Promise<boolean> {
-  return revokeOne(redis, REVOKE_SESSION, `${prefix}Session:${sessionId}`, prefix, accountId, sessionId);
+export async function revokeAccountSessionRedis(redis: RedisClient, prefix: string, accountId: string, sessionId: string): Promise<boolean> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  if (!sessionId) return false;
+  if (layoutOf(redis, prefix) === 'atomic') return revokeOne(redis, REVOKE_SESSION, `${prefix}Session:${sessionId}`, prefix, accountId, sessionId);
+  const sessionKey = keysOf('sharded', prefix).record('Session', sessionId);
+  const removal = await removeSharded(redis, prefix, sessionKey, accountId);
+  if (removal.outcome !== 'removed') return false;
+  const grantIds = new Set<string>();
+  const authorizations = parsePayload(removal.stored)?.authorizations;
+  if (typeof authorizations === 'object' && authorizations !== null) {
+    for (const authorization of Object.values(authorizations as Record<string, unknown>)) {
+      const grantId = (authorization as { grantId?: unknown } | null)?.grantId;
+      if (typeof grantId === 'string' && grantId !== '') grantIds.add(grantId);
+    }
+  }
+  await Promise.all([...grantIds].map((grantId) => revokeGrantSharded(redis, prefix, accountId, grantId, false)));
+  return true;
 }

@@ -1,0 +1,66 @@
+import { createServer, type Server } from 'node:http';
+import type { Middleware } from 'koa';
+import Router from '@koa/router';
+import type { Metrics } from './metrics.ts';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Times every request from the first middleware until the response is finished (or the client
+ * went away), in idp_http_request_duration_seconds. The route label is bounded: the pattern of
+ * the route that matched in our routers (/interaction/:uid/login), oidc-provider's route name
+ * (token, authorization, discovery, ...), or `other`; never the raw path.
+ */
+export function measureRequests(metrics: Metrics): Middleware {
+  return async (ctx, next) => {
+    const end = metrics.httpRequestDuration.startTimer();
+    // 'close' follows 'finish' on a completed response, and also fires on an aborted one.
+    ctx.res.once('close', () => {
+      const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      end({
+        method: METHODS.has(ctx.method) ? ctx.method : 'other',
+        route: metrics.providerRoute(ctx.req) ?? (typeof matched === 'string' ? matched : 'other'),
+        status: ctx.res.writableFinished ? String(ctx.res.statusCode) : 'aborted',
+      });
+    });
+    await next();
+  };
+}
+
+async function exposition(metrics: Metrics): Promise<{ contentType: string; body: string }> {
+  return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+}
+
+/** GET /metrics on the main app (when no separate metrics port is configured). */
+export function metricsRouter(metrics: Metrics): Router {
+  const router = new Router();
+  router.get('/metrics', async (ctx) => {
+    const { contentType, body } = await exposition(metrics);
+    ctx.set('cache-control', 'no-store');
+    ctx.type = contentType;
+    ctx.body = body;
+  });
+  return router;
+}
+
+/**
+ * The small server for a separate metrics port: GET /metrics and nothing else. A separate port
+ * is the recommended setup: /metrics has no authentication (Prometheus scrapes it), and it tells
+ * whoever can read it about traffic, sign-in failures and the process, so the port should be
+ * reachable only by the scraper (firewall, network policy) while the main port faces the internet.
+ */
+export function createMetricsServer(metrics: Metrics): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found\n');
+      return;
+    }
+    exposition(metrics).then(({ contentType, body }) => {
+      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    }, () => {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics collection failed\n');
+    });
+  });
+}

@@ -1,0 +1,131 @@
+import type { IncomingMessage } from 'node:http';
+import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+export type LoginMethod = 'password' | 'federated';
+
+/** What the sign-in services need: one call per finished sign-in attempt. */
+export interface LoginRecorder {
+  recordLogin(method: LoginMethod, outcome: string): void;
+}
+
+export interface Metrics extends LoginRecorder {
+  /** This instance's registry (never prom-client's global one): several apps can share a process. */
+  readonly registry: Registry;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly tokensIssued: Counter<'grant_type' | 'token'>;
+  readonly logins: Counter<'method' | 'outcome'>;
+  readonly dbQueryDuration: Histogram<'operation' | 'outcome'>;
+  readonly adapterOperationDuration: Histogram<'model' | 'operation'>;
+  /** The database observer hook (see Database.setObserver). */
+  observeQuery(operation: string, seconds: number, ok: boolean): void;
+  /** Counts issued tokens and notes oidc-provider's route name per request; call before provider.callback(). */
+  instrumentProvider(provider: Provider): void;
+  /** oidc-provider's route name (token, authorization, ...) for a request it handled. */
+  providerRoute(req: IncomingMessage): string | undefined;
+}
+
+// Fast paths (a cached token request, a named query) take a few milliseconds; sign-in pages
+// spend most of theirs in argon2 (tens to hundreds). Storage calls are an order finer.
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STORAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+// Only the tokens a client receives in the token response; each is counted once per response.
+const TOKEN_FIELDS = ['access_token', 'refresh_token', 'id_token'] as const;
+
+/*
+ * Process metrics (CPU, memory, handles, GC, event-loop lag incl. nodejs_eventloop_lag_p99_seconds)
+ * describe the process, not an app instance, and each collectDefaultMetrics() call starts its own
+ * event-loop monitor and GC observer that are never stopped. So they are created once per
+ * process, in a private registry, and the same metric objects are registered in every instance's
+ * registry.
+ */
+let processMetrics: Metric[] | undefined;
+function defaultProcessMetrics(): Metric[] {
+  if (!processMetrics) {
+    const register = new Registry();
+    collectDefaultMetrics({ register });
+    // getMetricsAsArray() returns the metric objects themselves; its typing says MetricObject.
+    processMetrics = register.getMetricsAsArray() as unknown as Metric[];
+  }
+  return processMetrics;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  for (const metric of defaultProcessMetrics()) registry.registerMetric(metric);
+
+  const registers = [registry];
+  const httpRequestDuration = new Histogram({
+    name: 'idp_http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern (or oidc-provider route name) and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+  const tokensIssued = new Counter({
+    name: 'idp_tokens_issued_total',
+    help: 'Tokens returned by the token endpoint, by grant type and token type.',
+    labelNames: ['grant_type', 'token'] as const,
+    registers,
+  });
+  const logins = new Counter({
+    name: 'idp_logins_total',
+    help: 'Finished sign-in attempts by method (password, federated) and outcome.',
+    labelNames: ['method', 'outcome'] as const,
+    registers,
+  });
+  const dbQueryDuration = new Histogram({
+    name: 'idp_db_query_duration_seconds',
+    help: 'SQL statements by operation (the prepared statement name, else query or transaction) and outcome (ok, error).',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: STORAGE_BUCKETS,
+    registers,
+  });
+  const adapterOperationDuration = new Histogram({
+    name: 'idp_adapter_operation_duration_seconds',
+    help: 'oidc-provider storage adapter calls by model and operation.',
+    labelNames: ['model', 'operation'] as const,
+    buckets: STORAGE_BUCKETS,
+    registers,
+  });
+
+  const providerRoutes = new WeakMap<IncomingMessage, string>();
+
+  return {
+    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration,
+    recordLogin(method, outcome) {
+      logins.inc({ method, outcome });
+    },
+    observeQuery(operation, seconds, ok) {
+      dbQueryDuration.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
+    },
+    providerRoute(req) {
+      return providerRoutes.get(req);
+    },
+    instrumentProvider(provider) {
+      // oidc-provider runs as a Koa app of its own with its own context; the request object is
+      // what it shares with ours, so the route name is handed over keyed by it.
+      provider.use(async (ctx, next) => {
+        try {
+          await next();
+        } finally {
+          const route = (ctx as Partial<KoaContextWithOIDC>).oidc?.route;
+          if (route) providerRoutes.set(ctx.req, route);
+        }
+      });
+      // grant.success fires once per successful token request, after the response body is set;
+      // the body says which tokens the client got, including ID tokens (no model event of
+      // their own) and JWT access tokens (`issued`, never `saved`).
+      provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+        const grantType = ctx.oidc.params?.grant_type;
+        const body = ctx.body as Record<string, unknown> | null | undefined;
+        if (typeof grantType !== 'string' || !body || typeof body !== 'object') return;
+        for (const token of TOKEN_FIELDS) {
+          if (typeof body[token] === 'string') tokensIssued.inc({ grant_type: grantType, token });
+        }
+      });
+    },
+  };
+}
