@@ -1,0 +1,221 @@
+/**
+ * `npm run bench`: our provider against a bare oidc-provider, scenario by scenario, on loopback.
+ *
+ * Starts both as child processes: ours (`node src/main.ts`) on a fresh embedded database in a
+ * temporary directory, or, with DATABASE_URL, on a fresh PostgreSQL database created on that
+ * server for this run and dropped afterwards (REDIS_URL: provider state in Redis under a
+ * per-run key prefix, deleted afterwards); the bare one is bench/bare-provider.ts. Seeds ours
+ * through the CLI, runs each scenario (bench/scenarios.ts) against ours then bare, prints a
+ * markdown table and writes bench/results/latest.json.
+ *
+ *   npm run bench
+ *   BENCH_SECONDS=10 BENCH_SCENARIOS=cc-jwt,refresh npm run bench
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 npm run bench
+ *
+ * Settings: BENCH_SECONDS (5) per scenario and target, BENCH_WARMUP_SECONDS (1),
+ * BENCH_CONNECTIONS (16, autocannon), BENCH_SIGNIN_CONCURRENCY (4, sign-in clients),
+ * BENCH_SCENARIOS (comma-separated ids, default all), BENCH_TARGETS (ours,bare).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { fixtures } from './fixtures.ts';
+import { cleanup, freePort, interrupted, onCleanup, removeOnExit, root, RssMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
+import { scenarios, type Measurement, type Settings, type Target } from './scenarios.ts';
+import { describeMachine, loadAverage, machineLine, markdownTable, writeReport, type Row } from './report.ts';
+
+const started = performance.now();
+
+function positive(name: string, fallback: number, integer = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(value >= 0) || (integer && !Number.isInteger(value))) throw new Error(`${name} must be a ${integer ? 'whole ' : ''}number ≥ 0, got ${raw}`);
+  return value;
+}
+
+function list(name: string, allowed: string[]): string[] {
+  const raw = process.env[name];
+  if (!raw) return allowed;
+  const chosen = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  const unknown = chosen.filter((id) => !allowed.includes(id));
+  if (unknown.length) throw new Error(`${name}: unknown ${unknown.join(', ')} (choose from ${allowed.join(', ')})`);
+  return chosen;
+}
+
+const settings: Settings = {
+  seconds: positive('BENCH_SECONDS', 5),
+  warmupSeconds: positive('BENCH_WARMUP_SECONDS', 1),
+  connections: Math.max(1, positive('BENCH_CONNECTIONS', 16, true)),
+  signinConcurrency: Math.max(1, positive('BENCH_SIGNIN_CONCURRENCY', 4, true)),
+};
+const chosenScenarios = list('BENCH_SCENARIOS', scenarios.map((scenario) => scenario.id));
+const chosenTargets = list('BENCH_TARGETS', ['ours', 'bare']) as Array<Target['name']>;
+
+/** Where ours keeps its data: a fresh database, created here and removed at the end. */
+async function prepareStorage(dataDir: string): Promise<{ env: NodeJS.ProcessEnv; storage: string }> {
+  const databaseUrl = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  const redisKeyPrefix = `idp-bench:${process.pid}:${randomBytes(3).toString('hex')}:`;
+  const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir, REDIS_KEY_PREFIX: redisKeyPrefix };
+  let storage = 'embedded PGlite';
+
+  if (databaseUrl) {
+    const name = `idp_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ server_version: string }>('SHOW server_version');
+      await admin.query(`CREATE DATABASE ${name}`);
+      storage = `PostgreSQL ${rows[0]?.server_version ?? '?'}`;
+    } finally {
+      await admin.end();
+    }
+    onCleanup(async () => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    });
+    const url = new URL(databaseUrl);
+    url.pathname = `/${name}`;
+    env.DATABASE_URL = url.href;
+  }
+
+  if (redisUrl) {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+    try {
+      const info = await redis.info('server');
+      storage += `, Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? '?'} for provider state`;
+    } finally {
+      redis.disconnect();
+    }
+    onCleanup(async () => {
+      const client = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${redisKeyPrefix}*`, 'COUNT', 1000);
+          if (keys.length) await client.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        client.disconnect();
+      }
+    });
+    env.REDIS_URL = redisUrl;
+  } else {
+    storage += ', provider state in SQL';
+  }
+  return { env, storage };
+}
+
+async function startOurs(storageEnv: NodeJS.ProcessEnv): Promise<{ managed: Managed; base: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const lots = '1000000/1h';
+  const { NODE_ENV: _nodeEnv, DATABASE_URL: _databaseUrl, REDIS_URL: _redisUrl, ...inherited } = process.env;
+  const env: NodeJS.ProcessEnv = {
+    ...inherited, ...storageEnv, PORT: String(port), HOST: '127.0.0.1', ISSUER: base, LOG_LEVEL: 'warn',
+    // Every sign-in here succeeds, so no limit should bite; raised anyway so none can skew a run.
+    LOCKOUT_THRESHOLD: '1000000', LIMIT_LOGIN_FAILURES_PER_ACCOUNT: lots, LIMIT_LOGIN_FAILURES_PER_IP: lots,
+  };
+  const managed = startNode('src/main.ts', [], env);
+  await waitReady(managed, `${base}/.well-known/openid-configuration`, 'our provider');
+  // Seeded through the CLI while the server runs (on the embedded database the CLI goes
+  // through the server's socket): the client, the API, the person; then the API grant.
+  const cli = (...args: string[]) => runNode('src/cli/main.ts', args, env);
+  await Promise.all([
+    cli('client', 'create', '--id', fixtures.clientId, '--secret', fixtures.clientSecret, '--grant-types', 'client_credentials,authorization_code,refresh_token', '--redirect-uri', fixtures.redirectUri, '--name', 'Bench'),
+    cli('resource', 'create', '--indicator', fixtures.api, '--scopes', fixtures.apiScopes),
+    cli('user', 'create', '--email', fixtures.email, '--password', fixtures.password, '--name', fixtures.name, '--verified'),
+  ]);
+  await cli('resource', 'grant', '--client', fixtures.clientId, '--indicator', fixtures.api, '--scopes', 'read');
+  return { managed, base };
+}
+
+async function startBare(): Promise<{ managed: Managed; base: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const { NODE_ENV: _nodeEnv, ...inherited } = process.env;
+  // Its default in-memory adapter is the point here; its warning about that is not news.
+  const managed = startNode('bench/bare-provider.ts', [], { ...inherited, PORT: String(port) }, /development-only in-memory adapter/);
+  await waitReady(managed, `${base}/.well-known/openid-configuration`, 'bare oidc-provider');
+  return { managed, base };
+}
+
+const fmt = (m: Measurement, unit: string) => `${m.rate.toFixed(m.rate >= 100 ? 0 : 1)} ${unit}, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.errors} errors, peak RSS ${m.peakRssMiB ?? '?'} MiB${Object.keys(m.notes).length ? ` ${JSON.stringify(m.notes)}` : ''}`;
+
+let exitCode = 0;
+// A server that stops answering must not hold the run forever: autocannon and the sign-in loop
+// are bounded by time, but a single fetch is not.
+const budgetSeconds = 120 + chosenScenarios.length * chosenTargets.length * (settings.seconds + settings.warmupSeconds + 30);
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${budgetSeconds} s, giving up`);
+  void cleanup().finally(() => process.exit(1));
+}, budgetSeconds * 1000);
+watchdog.unref();
+
+try {
+  const dataDir = mkdtempSync(join(tmpdir(), 'idp-bench-'));
+  removeOnExit(dataDir);
+  const { env: storageEnv, storage } = await prepareStorage(dataDir);
+  const machine = describeMachine(storage);
+  console.log(`bench: ${machineLine(machine, settings)}`);
+  if (machine.loadAverageAtStart[0]! > 0.5) console.log(`bench: load average ${machine.loadAverageAtStart.join(' ')} before starting: other work on this machine will skew the figures`);
+
+  const [ours, bare] = await Promise.all([
+    chosenTargets.includes('ours') ? startOurs(storageEnv) : null,
+    chosenTargets.includes('bare') ? startBare() : null,
+  ]);
+  const targets: Target[] = [];
+  if (ours) targets.push({ name: 'ours', base: ours.base, meter: new RssMeter(ours.managed.pid) });
+  if (bare) targets.push({ name: 'bare', base: bare.base, meter: new RssMeter(bare.managed.pid) });
+  console.log(`bench: targets ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  const rows: Row[] = [];
+  for (const scenario of scenarios.filter((candidate) => chosenScenarios.includes(candidate.id))) {
+    const row: Row = { id: scenario.id, title: scenario.title, unit: scenario.unit, ours: null, bare: null, ratio: null };
+    for (const target of targets) {
+      if (interrupted()) throw new Error('interrupted');
+      try {
+        const measurement = await scenario.run(target, settings);
+        if (interrupted()) throw new Error('interrupted');
+        row[target.name] = measurement;
+        console.log(`  ${scenario.id.padEnd(13)} ${target.name}: ${fmt(measurement, scenario.unit)}`);
+      } catch (error) {
+        if (interrupted()) throw new Error('interrupted');
+        // One broken scenario should not hide the others' figures; the run still fails at the end.
+        exitCode = 1;
+        target.meter.stop();
+        row.failures = { ...row.failures, [target.name]: (error as Error).message };
+        console.error(`  ${scenario.id.padEnd(13)} ${target.name}: FAILED: ${(error as Error).message}`);
+      }
+    }
+    if (row.ours && row.bare && row.bare.rate > 0) row.ratio = row.ours.rate / row.bare.rate;
+    rows.push(row);
+  }
+
+  for (const [name, target] of [['ours', ours], ['bare', bare]] as const) {
+    if (target && target.managed.lines() > 0) console.log(`\n${name} printed ${target.managed.lines()} lines; the last ones:\n${target.managed.output().split('\n').slice(-5).join('\n')}`);
+  }
+
+  const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
+  const path = writeReport({ finishedAt: new Date().toISOString(), wallSeconds, loadAverageAtEnd: loadAverage(), settings, machine, rows });
+  console.log(`\n${markdownTable(rows)}\n\n${machineLine(machine, settings)}`);
+  console.log(`load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${loadAverage().join(' ')}`);
+  console.log(`\nwrote ${relative(root, path)}; ${wallSeconds} s so far`);
+} catch (error) {
+  if (!interrupted()) console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+  exitCode = 1;
+} finally {
+  await cleanup();
+  console.log(`bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s (servers stopped, temporary data removed)`);
+}
+process.exit(exitCode);
