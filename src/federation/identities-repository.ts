@@ -62,3 +62,9 @@ export async function deleteIdentity(db: Queryable, accountId: string, upstreamI
   const { rowCount } = await db.query('DELETE FROM federated_identities WHERE account_id = $1 AND upstream_id = $2', [accountId, upstreamId]);
   return rowCount > 0;
 }
+
+/** The account's identity at an upstream, if it has one. */
+export async function findIdentityOfAccount(db: Queryable, accountId: string, upstreamId: string): Promise<FederatedIdentity | null> {
+  const { rows } = await db.query<IdentityRow>('SELECT * FROM federated_identities WHERE account_id = $1 AND upstream_id = $2', [accountId, upstreamId]);
+  return rows[0] ? toIdentity(rows[0]) : null;
+}

@@ -5,7 +5,7 @@ import type { RequestContext } from '../accounts/sign-in.ts';
 import { findAccountByEmail, findAccountById, insertAccount, markEmailVerified } from '../accounts/repository.ts';
 import { AppError, isAppError, isUniqueViolation } from '../errors.ts';
 import type { AttemptStore } from './attempt-store.ts';
-import { deleteIdentity, findIdentity, hasIdentityAt, insertIdentity, listIdentitiesOf, touchIdentity, type FederatedIdentity } from './identities-repository.ts';
+import { deleteIdentity, findIdentity, findIdentityOfAccount, hasIdentityAt, insertIdentity, listIdentitiesOf, touchIdentity, type FederatedIdentity } from './identities-repository.ts';
 import type { AuthorizationChecks, UpstreamProfile } from './upstream.ts';
 
 /** A redirect to an upstream in flight, stored under its state. */
@@ -91,13 +91,21 @@ export function createFederationService(db: Database, checkPassword: CheckPasswo
 
     const local = profile.email ? await findAccountByEmail(tx, profile.email) : null;
     if (local) {
+      // This very identity, linked by a concurrent sign-in since the lookup above (each statement
+      // sees the latest commits): sign it in like any known identity.
+      const linked = await findIdentityOfAccount(tx, local.id, upstreamId);
+      if (linked?.subject === profile.subject) {
+        if (local.disabled) return { type: 'refused', reason: 'account_disabled' };
+        await touchIdentity(tx, upstreamId, profile.subject);
+        return { type: 'signed_in', accountId: local.id, outcome: 'existing' };
+      }
       if (!(profile.emailVerified && local.emailVerified)) {
         // Not proven on both sides: the person must show they own the local account. Nothing is
         // said here about whether it is disabled or linked; that waits until the password is right.
         return { type: 'confirm', accountId: local.id, accountEmail: local.email, hasPassword: local.passwordHash !== null };
       }
       if (local.disabled) return { type: 'refused', reason: 'account_disabled' };
-      if (await hasIdentityAt(tx, local.id, upstreamId)) return { type: 'refused', reason: 'linked_elsewhere' };
+      if (linked) return { type: 'refused', reason: 'linked_elsewhere' };
       await insertIdentity(tx, { upstreamId, subject: profile.subject, accountId: local.id, email: profile.email });
       return { type: 'signed_in', accountId: local.id, outcome: 'linked' };
     }
