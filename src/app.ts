@@ -38,6 +38,19 @@ export function createApp(deps: Deps): Koa {
   app.use(errorHandler(deps.logger, deps.renderPage));
   // With a metrics port configured, main.ts serves /metrics there instead (see observability/http.ts).
   if (deps.metrics && deps.config.metrics.port === undefined) app.use(metricsRouter(deps.metrics).routes());
+
+  // The provider's hot endpoints go straight to it: none of our routers below would match them,
+  // and matching every route of every router on each token request is measurable.
+  const provider = deps.provider;
+  const handleByProvider = provider.callback();
+  const toProvider = async (ctx: Koa.Context) => {
+    // oidc-provider is a Koa app of its own; hand it the raw request and let it respond.
+    ctx.respond = false;
+    await handleByProvider(ctx.req, ctx.res);
+  };
+  const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
+  app.use(async (ctx, next) => (providerPaths.has(ctx.path) ? toProvider(ctx) : next()));
+
   app.use(pages.routes());
   app.use(healthRouter(deps).routes());
   app.use(interactionRouter(deps).routes());
@@ -47,12 +60,6 @@ export function createApp(deps: Deps): Koa {
   app.use(admin.routes());
   app.use(admin.allowedMethods());
 
-  const provider = deps.provider;
-  const handleByProvider = provider.callback();
-  app.use(async (ctx) => {
-    // oidc-provider is a Koa app of its own; hand it the raw request and let it respond.
-    ctx.respond = false;
-    await handleByProvider(ctx.req, ctx.res);
-  });
+  app.use(toProvider);
   return app;
 }
