@@ -47,11 +47,6 @@ export async function findRoleByName(db: Queryable, name: string): Promise<Role 
   return rows[0] ? toRole(rows[0]) : null;
 }
 
-export async function listRoles(db: Queryable): Promise<Role[]> {
-  const { rows } = await db.query<RoleRow>('SELECT * FROM roles ORDER BY name');
-  return rows.map(toRole);
-}
-
 export async function insertAccountRole(db: Queryable, accountId: string, roleId: string): Promise<void> {
   await db.query('INSERT INTO account_roles (account_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [accountId, roleId]);
 }

@@ -8,7 +8,7 @@ import {
   findAccountByEmail, findAccountById, findAccountWithRolesById, insertAccount, listAccountsWithRoles, updateAccountDisabled, updateAccountPasswordHash,
   type Account,
 } from './repository.ts';
-import { findRoleNamesByAccountId, insertAccountRole, insertRole, upsertRoleByName, findRoleByName, listRoles, type Role } from './roles-repository.ts';
+import { findRoleNamesByAccountId, insertAccountRole, upsertRoleByName } from './roles-repository.ts';
 
 export const emailSchema = z.string().trim().toLowerCase().pipe(z.email().max(254));
 const optionalText = z.string().trim().min(1).max(200).nullish();
@@ -160,16 +160,6 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
       if (account.picture) claims.picture = account.picture;
       if (account.locale) claims.locale = account.locale;
       return claims;
-    },
-
-    createRole: (name: string, description?: string | null): Promise<Role> => insertRole(db, name, description ?? null),
-    listRoles: (): Promise<Role[]> => listRoles(db),
-
-    async grantRole(email: string, roleName: string): Promise<void> {
-      const account = await requireByEmail(email);
-      const role = await findRoleByName(db, roleName);
-      if (!role) throw new AppError('role.not_found', `no role named ${roleName}; create it with: idp role create --name ${roleName}`, 404);
-      await insertAccountRole(db, account.id, role.id);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../db/database.ts';
 import { AppError } from '../errors.ts';
-import { findRoleByName, insertRole, type Role } from '../accounts/roles-repository.ts';
+import { findRoleByName, insertAccountRole, insertRole, type Role } from '../accounts/roles-repository.ts';
 import { findResourceByIndicator } from '../resources/repository.ts';
 import { findClientAccess, findEffective, wouldCycle, type ClientAccess, type Effective } from './effective.ts';
 import {
@@ -135,6 +135,11 @@ export function createRbacService(db: Database) {
         }
       });
       return requireDetails(role);
+    },
+
+    /** Adds one role to those an account holds directly. */
+    async grantAccountRole(accountId: string, role: string): Promise<void> {
+      await db.transaction(async (tx) => insertAccountRole(tx, accountId, (await requireRole(tx, role)).id));
     },
 
     /** Replaces the roles an account holds directly (every name must exist). */

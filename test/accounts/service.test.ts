@@ -2,15 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import argon2 from 'argon2';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createAccountService, type AccountService } from '../../src/accounts/service.ts';
+import { createRbacService, type RbacService } from '../../src/rbac/service.ts';
 import { findAccountByEmail, updateAccountPasswordHash } from '../../src/accounts/repository.ts';
 
 describe('account service', () => {
   let test: TestDatabase;
   let accounts: AccountService;
+  let rbac: RbacService;
 
   beforeAll(async () => {
     test = await createTestDatabase();
     accounts = createAccountService(test.db);
+    rbac = createRbacService(test.db);
   });
   afterAll(async () => test?.drop());
 
@@ -19,7 +22,7 @@ describe('account service', () => {
     expect(created.email).toBe('grace@example.com');
     expect(created.roles).toEqual(['admin', 'navy']);
     expect(created.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
-    expect((await accounts.listRoles()).map((role) => role.name)).toEqual(['admin', 'navy']);
+    expect((await rbac.listRoles()).map((role) => role.name)).toEqual(['admin', 'navy']);
   });
 
   it('treats email as unique regardless of case', async () => {
@@ -82,9 +85,9 @@ describe('account service', () => {
     await accounts.setPassword('grace@example.com', 'brand-new-password');
     expect(await accounts.authenticate('grace@example.com', 'pa55word-long')).toBeNull();
     const account = await accounts.authenticate('grace@example.com', 'brand-new-password');
-    await accounts.createRole('auditor', 'Reads audit logs');
-    await accounts.grantRole('grace@example.com', 'auditor');
-    await expect(accounts.grantRole('grace@example.com', 'missing')).rejects.toMatchObject({ code: 'role.not_found', status: 404 });
+    await rbac.createRole({ name: 'auditor', description: 'Reads audit logs' });
+    await rbac.grantAccountRole(account!.id, 'auditor');
+    await expect(rbac.grantAccountRole(account!.id, 'missing')).rejects.toMatchObject({ code: 'role.not_found', status: 404 });
     const claims = await accounts.claims(account!.id);
     expect(claims).toMatchObject({ sub: account!.id, email: 'grace@example.com', email_verified: false, name: 'Grace Hopper', roles: ['admin', 'auditor', 'navy'] });
   });

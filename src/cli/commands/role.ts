@@ -56,9 +56,8 @@ export function registerRoleCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: { email: string; role: string; json?: boolean }) => {
       const user = await ctx.withDeps(async (deps) => {
-        await deps.accounts.grantRole(opts.email, opts.role);
-        const account = await deps.accounts.findByEmail(opts.email);
-        if (!account) throw new Error(`account ${opts.email} vanished after the grant`);
+        const account = await deps.users.find({ email: opts.email });
+        await deps.rbac.grantAccountRole(account.id, opts.role);
         return loadUserView(deps.accounts, account);
       });
       emit(ctx.io, opts.json, user, `granted role ${opts.role} to ${user.email} (roles: ${listOrNone(user.roles)})`);
