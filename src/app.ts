@@ -36,9 +36,6 @@ export function createApp(deps: Deps): Koa {
   app.use(requestContext(deps.logger));
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
   app.use(errorHandler(deps.logger, deps.renderPage));
-  // With a metrics port configured, main.ts serves /metrics there instead (see observability/http.ts).
-  if (deps.metrics && deps.config.metrics.port === undefined) app.use(metricsRouter(deps.metrics).routes());
-
   // The provider's hot endpoints go straight to it: none of our routers below would match them,
   // and matching every route of every router on each token request is measurable.
   const provider = deps.provider;
@@ -50,6 +47,9 @@ export function createApp(deps: Deps): Koa {
   };
   const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
   app.use(async (ctx, next) => (providerPaths.has(ctx.path) ? toProvider(ctx) : next()));
+
+  // With a metrics port configured, main.ts serves /metrics there instead (see observability/http.ts).
+  if (deps.metrics && deps.config.metrics.port === undefined) app.use(metricsRouter(deps.metrics).routes());
 
   app.use(pages.routes());
   app.use(healthRouter(deps).routes());

@@ -39,7 +39,9 @@ import { createMailRenderer } from './mail/templates.ts';
 import { createAccountStateStore, type AccountStateStore, type RevokeAccountState } from './oidc/adapters/account-state.ts';
 import { adminResourceIndicator, ensureAdminResource } from './admin/bootstrap.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
-import { instrumentAdapter, instrumentAdapterFactory } from './observability/instrument-adapter.ts';
+import { instrumentAdapterFactory } from './observability/instrument-adapter.ts';
+import { createConfigCache, noConfigCache, touchesConfig, type ConfigCache } from './cache/config-cache.ts';
+import { listenForChanges } from './db/listen.ts';
 
 export interface Deps {
   config: Config;
@@ -72,8 +74,13 @@ export interface Deps {
   passwordMinLength: number;
   /** Prometheus metrics; null when disabled (METRICS_ENABLED=false) and in the CLI. */
   metrics: Metrics | null;
+  /** Clients, resources and roles remembered between requests (a no-op cache when off). */
+  configCache: ConfigCache;
   close(): Promise<void>;
 }
+
+/** The channel migration 0014 notifies on whenever a cached table changes. */
+const CONFIG_CHANNEL = 'idp_config_changed';
 
 // Expired rows (provider state, rate-limit counters, used links) are ignored already; the sweep
 // only keeps the tables small.
@@ -137,12 +144,40 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       const result = await signIn.signIn(email, password, context);
       return result.ok ? result.account : null;
     }, attempts);
+    let configCache: ConfigCache = noConfigCache;
+    // The CLI runs one command and exits: nothing to cache. A server caches unless told not to.
+    if (options.role === 'server' && config.configCache.enabled) {
+      const cache = createConfigCache({ onLookup: metrics ? (result) => metrics.configCacheLookups.inc({ result }) : undefined });
+      if (db.onNotification) {
+        // Embedded: every writer, the CLI included, goes through this process's database, so
+        // each notification is heard here as it commits and the feed can never be down.
+        db.onNotification((channel) => {
+          if (channel === CONFIG_CHANNEL) cache.invalidate();
+        });
+        await db.query(`LISTEN ${CONFIG_CHANNEL}`);
+        cache.setActive(true);
+      } else if (!db.embedded) {
+        // Our own changes are seen when they commit; everyone else's (other instances, the CLI,
+        // plain SQL) when PostgreSQL's notification arrives on the feed, a moment later.
+        // (Embedded needs no observer: the notification is heard before the commit returns.)
+        db.setWriteObserver((statement) => {
+          if (touchesConfig(statement)) cache.invalidate();
+        });
+        const feed = await listenForChanges(db.pool.options, CONFIG_CHANNEL, {
+          notify: () => cache.invalidate(),
+          state: (listening) => cache.setActive(listening),
+        }, logger);
+        cleanups.unshift(() => feed.close());
+      }
+      configCache = cache;
+    }
     const consents = createConsentService(db);
-    const resources = createResourceService(db);
-    const rbac = createRbacService(db);
+    const resources = createResourceService(db, configCache);
+    const rbac = createRbacService(db, configCache);
     const renderPage = createPageRenderer({ productName: 'Sign-in' });
     const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
-    const clientAdapter = metrics ? instrumentAdapter(createClientAdapter(db), 'Client', metrics.adapterOperationDuration) : createClientAdapter(db);
+    // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
+    const clientAdapter = createClientAdapter(db, configCache);
     const provider = createProvider({
       config, stateAdapter, clientAdapter, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
@@ -167,6 +202,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       registrationEnabled: config.registration.enabled,
       passwordMinLength: config.passwordMinLength,
       metrics,
+      configCache,
       async close() {
         for (const cleanup of cleanups) await cleanup();
       },

@@ -61,6 +61,7 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['LIMIT_VERIFICATION_RESENDS_PER_EMAIL', ['limits', 'verificationResendsPerEmail'], rate],
   ['METRICS_ENABLED', ['metrics', 'enabled'], bool],
   ['METRICS_PORT', ['metrics', 'port'], int],
+  ['CONFIG_CACHE_ENABLED', ['configCache', 'enabled'], bool],
 ];
 
 

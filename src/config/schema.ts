@@ -153,6 +153,14 @@ export const configSchema = z.strictObject({
     enabled: z.boolean().default(true),
     port: z.number().int().min(0).max(65535).optional(),
   }).default({ enabled: true }),
+  /**
+   * Clients, API resources and roles cached in each instance's memory, dropped on any change
+   * (LISTEN/NOTIFY; see src/cache/config-cache.ts). Turn off when PostgreSQL is reached through
+   * a pooler that cannot hold a LISTEN session (PgBouncer in transaction mode).
+   */
+  configCache: z.strictObject({
+    enabled: z.boolean().default(true),
+  }).default({ enabled: true }),
   /** Sign-in with Google, GitHub or OpenID Connect providers; one button per entry, in order. */
   upstreams: z.array(upstreamSchema).default([]).superRefine((upstreams, ctx) => {
     const seen = new Set<string>();

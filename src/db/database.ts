@@ -21,6 +21,14 @@ export interface Queryable {
  */
 export type QueryObserver = (operation: string, seconds: number, ok: boolean) => void;
 
+/**
+ * Told the text of every INSERT, UPDATE, DELETE, TRUNCATE or MERGE this process ran, once its
+ * change is committed: at once for a statement on its own, at COMMIT for one in a transaction
+ * (never for a rolled-back one). The config cache uses it to see this process's own changes
+ * without waiting for PostgreSQL's notification (src/cache/config-cache.ts).
+ */
+export type WriteObserver = (statement: string) => void;
+
 export interface Database extends Queryable {
   /** Runs fn inside BEGIN/COMMIT on one connection; rolls back when fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
@@ -33,17 +41,32 @@ export interface Database extends Queryable {
   readonly pool: pg.Pool;
   /** Installs (or, with undefined, removes) the observer of query timings; metrics use it. */
   setObserver(observer: QueryObserver | undefined): void;
+  /** Installs (or, with undefined, removes) the observer of committed writes. */
+  setWriteObserver(observer: WriteObserver | undefined): void;
+  /**
+   * Only on the embedded database, in the process that owns it: every notification on a
+   * channel someone has LISTENed to on it, heard in-process as the NOTIFY commits. On PostgreSQL
+   * notifications need a connection of their own (src/db/listen.ts).
+   */
+  readonly onNotification?: ((listener: (channel: string, payload: string) => void) => void) | undefined;
 }
 
 interface Observed {
   observer?: QueryObserver | undefined;
+  writes?: WriteObserver | undefined;
 }
+
+const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'MERGE']);
+
+// Several statements in one string come back as an array of results; count that as a write.
+const isWrite = (result: pg.QueryResult | pg.QueryResult[]): boolean => Array.isArray(result) || WRITE_COMMANDS.has(result.command);
 
 function report(observed: Observed, operation: string, started: number, ok: boolean): void {
   observed.observer?.(operation, (performance.now() - started) / 1000, ok);
 }
 
-function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean, observed: Observed): Queryable {
+/** `pending`: inside a transaction, the writes to report once it commits. */
+function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean, observed: Observed, pending?: string[]): Queryable {
   return {
     async query<R>(text: string, values?: unknown[], options?: { name?: string }) {
       const started = performance.now();
@@ -53,6 +76,10 @@ function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean, observed: Obse
         // one connection already exists for the next and PostgreSQL would refuse it.
         const result = options?.name && !embedded ? await client.query({ name: options.name, text, values: values ?? [] }) : await client.query(text, values);
         ok = true;
+        if (observed.writes && isWrite(result)) {
+          if (pending) pending.push(text);
+          else observed.writes(text);
+        }
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       } finally {
         if (observed.observer) report(observed, options?.name ?? 'query', started, ok);
@@ -65,26 +92,37 @@ function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean, observed: Obse
  * Every database, PostgreSQL or embedded PGlite, is reached through a `pg` pool: the embedded
  * one is served over a unix socket by its owning process (see embedded.ts), so there is one code path.
  */
-export function createDatabase(pool: pg.Pool, options: { embedded: boolean; onClose?: () => Promise<void>; observe?: QueryObserver }): Database {
+export function createDatabase(pool: pg.Pool, options: {
+  embedded: boolean;
+  onClose?: () => Promise<void>;
+  observe?: QueryObserver;
+  onNotification?: Database['onNotification'];
+}): Database {
   const observed: Observed = { observer: options.observe };
   const pooled = wrap(pool, options.embedded, observed);
   let closed = false;
   return {
     embedded: options.embedded,
+    onNotification: options.onNotification,
     pool,
     query: pooled.query,
     setObserver(observer) {
       observed.observer = observer;
     },
+    setWriteObserver(observer) {
+      observed.writes = observer;
+    },
     async transaction(fn) {
       const started = performance.now();
       let ok = false;
       const client = await pool.connect();
+      const writes: string[] = [];
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client, options.embedded, observed));
+        const result = await fn(wrap(client, options.embedded, observed, writes));
         await client.query('COMMIT');
         ok = true;
+        for (const statement of writes) observed.writes?.(statement);
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

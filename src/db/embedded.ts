@@ -133,6 +133,7 @@ async function own(dataDir: string, lockPath: string, socketPath: string, poolSi
   const ownedServer = server;
   return createDatabase(clientPool(dataDir, poolSize), {
     embedded: true,
+    onNotification: (listener) => ownedServer.onNotification(listener),
     async onClose() {
       await ownedServer.stop();
       await ownedDb.close();

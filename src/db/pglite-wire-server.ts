@@ -18,6 +18,29 @@ const PROTOCOL_3 = 196_608;
 const SYNC = 0x53; // 'S'
 const QUERY = 0x51; // 'Q'
 const TERMINATE = 0x58; // 'X'
+const NOTIFICATION = 0x41; // 'A', NotificationResponse from the backend
+
+export type NotificationListener = (channel: string, payload: string) => void;
+
+/**
+ * Hands each NotificationResponse in a backend reply to `listener`. PGlite is one session: once
+ * it has run LISTEN, a NOTIFY committed by any connection (the server's own pool, a CLI joined
+ * over the socket) comes back in the reply to the connection that committed it, so watching
+ * every reply here hears them all, in this process, before that reply is even sent.
+ */
+function dispatchNotifications(reply: Uint8Array, listener: NotificationListener): void {
+  const view = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  for (let offset = 0; offset + 5 <= view.length;) {
+    const length = view.readInt32BE(offset + 1);
+    if (view[offset] === NOTIFICATION) {
+      // Int32 sender pid, then the channel and the payload, each NUL-terminated.
+      const body = view.subarray(offset + 9, offset + 1 + length);
+      const end = body.indexOf(0);
+      if (end >= 0) listener(body.toString('utf8', 0, end), body.toString('utf8', end + 1, Math.max(end + 1, body.length - 1)));
+    }
+    offset += 1 + length;
+  }
+}
 
 /** A FIFO mutex: acquire() resolves with the function that releases it. */
 class Floor {
@@ -41,11 +64,13 @@ class Connection {
   #release: (() => void) | null = null;
   #work: Promise<void> = Promise.resolve();
   #closed = false;
+  readonly #onNotification: NotificationListener | undefined;
 
-  constructor(db: PGlite, floor: Floor, socket: Socket) {
+  constructor(db: PGlite, floor: Floor, socket: Socket, onNotification?: NotificationListener) {
     this.#db = db;
     this.#floor = floor;
     this.#socket = socket;
+    this.#onNotification = onNotification;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
@@ -96,6 +121,7 @@ class Connection {
       }
       this.#release ??= await this.#floor.acquire();
       const reply = await this.#db.execProtocolRaw(new Uint8Array(message.bytes));
+      if (this.#onNotification && reply.length) dispatchNotifications(reply, this.#onNotification);
       if (reply.length && !this.#closed) this.#socket.write(reply);
       const endsExchange = message.type === null || message.type === SYNC || message.type === QUERY;
       if (endsExchange && !this.#db.isInTransaction()) this.#yieldFloor();
@@ -125,17 +151,27 @@ export class PGliteWireServer {
   readonly #floor = new Floor();
   readonly #sockets = new Set<Socket>();
   #server: Server | null = null;
+  readonly #listeners = new Set<NotificationListener>();
 
   constructor(db: PGlite, path: string) {
     this.#db = db;
     this.#path = path;
   }
 
+  /** Hears every notification on a channel the session LISTENs to (see dispatchNotifications). */
+  onNotification(listener: NotificationListener): void {
+    this.#listeners.add(listener);
+  }
+
+  #notify = (channel: string, payload: string): void => {
+    for (const listener of this.#listeners) listener(channel, payload);
+  };
+
   async start(): Promise<void> {
     const server = createServer((socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
-      new Connection(this.#db, this.#floor, socket);
+      new Connection(this.#db, this.#floor, socket, this.#notify);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

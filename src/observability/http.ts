@@ -12,16 +12,26 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  * (token, authorization, discovery, ...), or `other`; never the raw path.
  */
 export function measureRequests(metrics: Metrics): Middleware {
+  // One labelled child per label combination, kept: there are few (bounded labels), and
+  // prom-client would otherwise hash the labels on every observation.
+  type Child = ReturnType<Metrics['httpRequestDuration']['labels']>;
+  const children = new Map<string, Child>();
+  const childFor = (method: string, route: string, status: string): Child => {
+    const key = `${method} ${route} ${status}`;
+    let child = children.get(key);
+    if (!child) children.set(key, child = metrics.httpRequestDuration.labels({ method, route, status }));
+    return child;
+  };
   return async (ctx, next) => {
-    const end = metrics.httpRequestDuration.startTimer();
+    const started = performance.now();
     // 'close' follows 'finish' on a completed response, and also fires on an aborted one.
     ctx.res.once('close', () => {
       const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-      end({
-        method: METHODS.has(ctx.method) ? ctx.method : 'other',
-        route: metrics.providerRoute(ctx.req) ?? (typeof matched === 'string' ? matched : 'other'),
-        status: ctx.res.writableFinished ? String(ctx.res.statusCode) : 'aborted',
-      });
+      childFor(
+        METHODS.has(ctx.method) ? ctx.method : 'other',
+        metrics.providerRoute(ctx.req) ?? (typeof matched === 'string' ? matched : 'other'),
+        ctx.res.writableFinished ? String(ctx.res.statusCode) : 'aborted',
+      ).observe((performance.now() - started) / 1000);
     });
     await next();
   };

@@ -8,8 +8,10 @@ export function instrumentAdapter(adapter: Adapter, model: string, histogram: Hi
   const timed = {} as Adapter;
   for (const operation of OPERATIONS) {
     const call = adapter[operation].bind(adapter) as (...args: unknown[]) => Promise<unknown>;
+    // The labelled child once, here: looking it up by labels hashes them on every call.
+    const child = histogram.labels({ model, operation });
     (timed as unknown as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
-      const end = histogram.startTimer({ model, operation });
+      const end = child.startTimer();
       try {
         return await call(...args);
       } finally {

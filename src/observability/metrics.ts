@@ -18,6 +18,7 @@ export interface Metrics extends LoginRecorder {
   readonly logins: Counter<'method' | 'outcome'>;
   readonly dbQueryDuration: Histogram<'operation' | 'outcome'>;
   readonly adapterOperationDuration: Histogram<'model' | 'operation'>;
+  readonly configCacheLookups: Counter<'result'>;
   /** The database observer hook (see Database.setObserver). */
   observeQuery(operation: string, seconds: number, ok: boolean): void;
   /** Counts issued tokens and notes oidc-provider's route name per request; call before provider.callback(). */
@@ -91,10 +92,17 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const configCacheLookups = new Counter({
+    name: 'idp_config_cache_lookups_total',
+    help: 'Lookups of clients, resources and roles in the config cache by result: hit, miss, or bypass (its change feed is down). Absent when the cache is off (CONFIG_CACHE_ENABLED=false).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+
   const providerRoutes = new WeakMap<IncomingMessage, string>();
 
   return {
-    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration,
+    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups,
     recordLogin(method, outcome) {
       logins.inc({ method, outcome });
     },

@@ -16,7 +16,7 @@ interface IssuedToken {
  *   - `roles`: the effective roles of the person or the client.
  * `token.scope` is changed too, so the token response's `scope` says what was really issued.
  */
-export async function accessTokenClaims(rbac: RbacService, token: IssuedToken, payload: Record<string, unknown>): Promise<void> {
+export async function accessTokenClaims(rbac: Pick<RbacService, 'forAccount' | 'forClient'>, token: IssuedToken, payload: Record<string, unknown>): Promise<void> {
   const indicator = token.resourceServer?.identifier();
   if (!indicator) return;
   const requested = (token.scope ?? '').split(' ').filter(Boolean);

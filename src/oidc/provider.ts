@@ -34,7 +34,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   // One request asks for a client's effective roles twice (resource check, then the token's
   // claims); remember the answer for the rest of that request only.
-  type RequestRbac = RbacService & { remember(clientId: string, effective: Effective): void };
+  type RequestRbac = Pick<RbacService, 'forClient' | 'forAccount'> & { remember(clientId: string, effective: Effective): void };
   const perRequest = new WeakMap<object, RequestRbac>();
   const rbacFor = (ctx: object | undefined): RequestRbac => {
     const key = ctx ?? {};
@@ -43,7 +43,6 @@ export function createProvider(deps: ProviderDeps): Provider {
       const forClient = new Map<string, Promise<Effective>>();
       const forAccount = new Map<string, Promise<Effective>>();
       cached = {
-        ...deps.rbac,
         forClient: (id) => forClient.get(id) ?? forClient.set(id, deps.rbac.forClient(id)).get(id)!,
         forAccount: (id) => forAccount.get(id) ?? forAccount.set(id, deps.rbac.forAccount(id)).get(id)!,
         // Only the resource being issued for: this request's token needs no other.

@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/database.ts';
+import { noConfigCache, type ConfigCache } from '../cache/config-cache.ts';
 import { AppError } from '../errors.ts';
 import { findRoleByName, insertAccountRole, insertRole, type Role } from '../accounts/roles-repository.ts';
 import { findResourceByIndicator } from '../resources/repository.ts';
@@ -13,8 +14,11 @@ export type RbacService = ReturnType<typeof createRbacService>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Roles, permissions, composites and who holds what. The CLI and the admin API both call this. */
-export function createRbacService(db: Database) {
+/**
+ * Roles, permissions, composites and who holds what. The CLI and the admin API both call this.
+ * The lookups made while issuing tokens go through `cache` (see src/cache/config-cache.ts).
+ */
+export function createRbacService(db: Database, cache: ConfigCache = noConfigCache) {
   async function requireRole(tx: Queryable, name: string): Promise<Role> {
     const role = await findRoleByName(tx, name);
     if (!role) throw new AppError('role.not_found', `no role named ${name}`, 404);
@@ -154,9 +158,10 @@ export function createRbacService(db: Database) {
     clientRoles: (clientId: string): Promise<string[]> => findClientRoleNames(db, clientId),
     /** Roles held directly by each of several clients, in one query (for lists). */
     rolesOfClients: (clientIds: string[]): Promise<Map<string, string[]>> => findClientRoleNamesByClient(db, clientIds),
-    forAccount: (accountId: string): Promise<Effective> => findEffective(db, 'account', accountId),
-    forClient: (clientId: string): Promise<Effective> => findEffective(db, 'client', clientId),
+    forAccount: (accountId: string): Promise<Effective> => cache.get(`account-effective:${accountId}`, () => findEffective(db, 'account', accountId)),
+    forClient: (clientId: string): Promise<Effective> => cache.get(`client-effective:${clientId}`, () => findEffective(db, 'client', clientId)),
     /** A client's grant, roles and role permissions for one resource, in one query (token endpoint). */
-    clientAccess: (clientId: string, indicator: string): Promise<ClientAccess | null> => findClientAccess(db, clientId, indicator),
+    clientAccess: (clientId: string, indicator: string): Promise<ClientAccess | null> =>
+      cache.get(`client-access:${clientId}\n${indicator}`, () => findClientAccess(db, clientId, indicator)),
   };
 }

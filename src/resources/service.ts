@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
+import { noConfigCache, type ConfigCache } from '../cache/config-cache.ts';
 import { AppError } from '../errors.ts';
 import { findClientMetadataById } from '../clients/repository.ts';
 import { deletePermissionsOutside } from '../rbac/repository.ts';
@@ -27,7 +28,8 @@ export interface ResourceChanges {
   accessTokenTtl?: number | undefined;
 }
 
-export function createResourceService(db: Database) {
+/** API resources and clients' grants there; `cache` serves the token endpoint's lookup (forClient). */
+export function createResourceService(db: Database, cache: ConfigCache = noConfigCache) {
   function checkIndicator(indicator: string): string {
     if (!indicatorSchema.safeParse(indicator).success) throw new AppError('resource.invalid_indicator', `indicator: a resource indicator must be an absolute URI without a fragment: ${indicator}`);
     return indicator;
@@ -124,6 +126,6 @@ export function createResourceService(db: Database) {
 
     grantFor: (clientId: string, indicator: string) => findClientResourceGrant(db, clientId, indicator),
     find: (indicator: string) => findResourceByIndicator(db, indicator),
-    forClient: (clientId: string, indicator: string) => findResourceForClient(db, clientId, indicator),
+    forClient: (clientId: string, indicator: string) => cache.get(`resource-for-client:${clientId}\n${indicator}`, () => findResourceForClient(db, clientId, indicator)),
   };
 }

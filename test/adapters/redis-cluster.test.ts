@@ -154,7 +154,7 @@ suite('Redis Cluster (three local masters)', () => {
 
   beforeAll(async () => {
     cluster = await startCluster();
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     for (const client of clients) client.disconnect();

@@ -76,7 +76,7 @@ describe.skipIf(chromiumMissing)('sign in with Google in a real browser (Chromiu
 
     const context: BrowserContext = await browser.newContext();
     // Fail on a stuck step well inside the test's own timeout, with Playwright's message.
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(30_000);
     try {
       const page: Page = await context.newPage();
       const problems: Problem[] = [];
@@ -166,5 +166,5 @@ describe.skipIf(chromiumMissing)('sign in with Google in a real browser (Chromiu
     } finally {
       await context.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -33,7 +33,7 @@ type Env = Record<string, string | undefined>;
 
 function spawnIdp(args: string[], env: Env): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['src/cli/main.ts', ...args], { cwd: repoRoot, env, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['src/cli/main.ts', ...args], { cwd: repoRoot, env, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -67,7 +67,8 @@ function parseJson<T>(result: CliResult): T {
   return JSON.parse(result.stdout) as T;
 }
 
-describe('idp CLI', () => {
+// A process per command, a few seconds each on a slow shared machine: some tests run a dozen.
+describe('idp CLI', { timeout: 240_000 }, () => {
   let database: TestDatabase;
   let env: Env;
   let accounts: AccountService;
@@ -675,7 +676,7 @@ describe('idp CLI', () => {
   });
 });
 
-describe('idp CLI without a database', () => {
+describe('idp CLI without a database', { timeout: 120_000 }, () => {
   const env = childEnv({ dataDir: join(tmpdir(), 'idp-cli-unused'), databaseUrl: 'postgres://postgres@127.0.0.1:1/none' });
   const idp = (...args: string[]) => spawnIdp(args, env);
 

@@ -51,7 +51,7 @@ describe('npm run demo', async () => {
     let output = '';
     child.stdout!.on('data', (chunk) => (output += chunk));
     child.stderr!.on('data', (chunk) => (output += chunk));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     while (!output.includes('Demo is running.')) {
       if (child.exitCode !== null) throw new Error(`demo exited with ${child.exitCode}: ${output}`);
       if (Date.now() > deadline) throw new Error(`demo not ready after 30 s: ${output}`);
@@ -142,7 +142,7 @@ describe('npm run demo', async () => {
     expect(again.html).toContain('&quot;email&quot;: &quot;demo@example.com&quot;');
     expect(again.html).toContain('Hello from the demo API');
     expect(await stop(second.child)).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
   it('shows a failed sign-in instead of crashing when the callback has no transaction', async () => {
     const demo = await start();
@@ -157,7 +157,7 @@ describe('npm run demo', async () => {
     expect(forged.status).toBe(401);
     expect(forged.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(await stop(demo.child)).toBe(0);
-  }, 60_000);
+  }, 150_000);
 });
 
 describe('demo API', async () => {

@@ -56,7 +56,7 @@ describe.skipIf(!shared)('several instances on shared PostgreSQL and Redis', () 
     instances.push(await startProviderProcess(env, portB));
     await idpCli(env, 'user', 'create', '--email', 'ada@example.com', '--password', PASSWORD, '--verified', '--role', 'staff');
     await idpCli(env, 'client', 'create', '--id', 'web-app', '--secret', secret, '--redirect-uri', REDIRECT_URI, '--grant-types', 'authorization_code,refresh_token');
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const instance of instances) await instance.stop().catch(() => undefined);

@@ -1,6 +1,9 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/load.ts';
 import { buildDeps, type Deps } from '../../src/deps.ts';
@@ -18,21 +21,29 @@ export function captureLogs(): { logger: Logger; lines: Array<Record<string, unk
 export interface TestApp {
   issuer: string;
   deps: Deps;
+  /** Where its data lives, for a second instance on the same storage. */
+  storage: { settings: { databaseUrl?: string; dataDir: string }; redisPrefix: string };
   close(): Promise<void>;
 }
 
 /**
  * The real application on a random loopback port, on a fresh database: embedded PGlite by
  * default, or PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI runs both).
+ * `sharing`: another instance on that app's PostgreSQL database and Redis keys (not embedded),
+ * which its close() leaves to the first.
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
-  const fresh = await createTestDatabaseSettings();
+export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger; sharing?: TestApp } = {}): Promise<TestApp> {
+  if (options.sharing && !options.sharing.storage.settings.databaseUrl) throw new Error('only an app on PostgreSQL can be shared');
+  const ownDir = options.sharing ? mkdtempSync(join(tmpdir(), 'idp-')) : '';
+  const fresh = options.sharing
+    ? { settings: { ...options.sharing.storage.settings, dataDir: ownDir }, drop: async () => rmSync(ownDir, { recursive: true, force: true }) }
+    : await createTestDatabaseSettings();
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
-  const redisPrefix = `idp-test:${randomBytes(6).toString('hex')}:`;
+  const redisPrefix = options.sharing?.storage.redisPrefix ?? `idp-test:${randomBytes(6).toString('hex')}:`;
   const config = loadConfig({
     ISSUER: issuer,
     PORT: String(port),
@@ -48,10 +59,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   return {
     issuer,
     deps,
+    storage: { settings: fresh.settings, redisPrefix },
     async close() {
       server.closeAllConnections();
       server.close();
-      if (deps.redis) {
+      if (deps.redis && !options.sharing) {
         // Remove this run's keys; SCAN keeps Redis responsive where KEYS would block it.
         let cursor = '0';
         do {

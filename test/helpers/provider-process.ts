@@ -13,7 +13,7 @@ export interface ProviderProcess {
 }
 
 /** `node src/main.ts` as a child process, resolved once discovery answers on `port`. */
-export async function startProviderProcess(env: NodeJS.ProcessEnv, port: number, timeoutMs = 20_000): Promise<ProviderProcess> {
+export async function startProviderProcess(env: NodeJS.ProcessEnv, port: number, timeoutMs = 60_000): Promise<ProviderProcess> {
   const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

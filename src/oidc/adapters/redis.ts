@@ -409,6 +409,12 @@ class RedisAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     if (this.#layout === 'sharded') return this.#upsertSharded(id, payload, expiresIn);
     const key = this.#key(id);
+    // Nothing to index (a client-credentials token, for one): the record alone, one command.
+    if (!payload.grantId && !payload.accountId && !payload.userCode && !payload.uid && this.#model !== 'Session') {
+      const value = JSON.stringify(payload);
+      await (expiresIn === undefined ? this.#redis.set(key, value) : this.#redis.set(key, value, 'EX', expiresIn));
+      return;
+    }
     // Everything in one MULTI: a token must never exist without its grant and account index
     // entries, or revokeByGrantId / revokeAccountStateRedis would miss it.
     const multi = this.#redis.multi();

@@ -1,0 +1,93 @@
+import { LRUCache } from 'lru-cache';
+
+/**
+ * The tables whose rows the cache holds answers from. A change to any of them drops the whole
+ * cache: they change rarely (an operator's command), and a precise dependency map between, say, a
+ * role composite and each client's cached access would be easy to get wrong. Migration
+ * 0014_config_change_notify.sql puts a notifying trigger on each (a test checks they agree).
+ */
+export const CONFIG_TABLES = [
+  'clients', 'api_resources', 'client_resource_scopes', 'roles', 'permissions',
+  'role_permissions', 'role_composites', 'client_roles', 'account_roles',
+] as const;
+
+const mentionsConfigTable = new RegExp(`\\b(?:${CONFIG_TABLES.join('|')})\\b`, 'i');
+
+/** True when a write statement's text names one of the cached tables. */
+export const touchesConfig = (statement: string): boolean => mentionsConfigTable.test(statement);
+
+export type CacheLookup = 'hit' | 'miss' | 'bypass';
+
+export interface ConfigCache {
+  /** The remembered answer for key, or load()'s, remembered while nothing changes. */
+  get<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** Forgets everything; lookups already running are not remembered either. */
+  invalidate(): void;
+  /**
+   * Only while active does the cache remember anything: it is active while the feed of
+   * changes from PostgreSQL is live, since a missed notification would leave it stale.
+   */
+  setActive(active: boolean): void;
+  readonly active: boolean;
+}
+
+export interface ConfigCacheOptions {
+  /** Most keys held; the least recently used go first (client ids come from requests). */
+  max?: number;
+  /** A bound on staleness should a notification ever be lost without the feed noticing (ms). */
+  ttlMs?: number;
+  onLookup?: (lookup: CacheLookup) => void;
+}
+
+/**
+ * Per-instance memory of the configuration a token request reads: client metadata, a client's
+ * access to a resource, effective roles. It stores the promise, so concurrent misses for one key
+ * share one query, and a failed lookup is forgotten at once (never cached). Keys are namespaced
+ * by the caller ("client:<id>", ...).
+ */
+export function createConfigCache(options: ConfigCacheOptions = {}): ConfigCache {
+  const entries = new LRUCache<string, Promise<unknown>>({ max: options.max ?? 10_000, ttl: options.ttlMs ?? 60_000 });
+  const record = options.onLookup ?? (() => undefined);
+  let active = false;
+
+  return {
+    get active() {
+      return active;
+    },
+    get<T>(key: string, load: () => Promise<T>): Promise<T> {
+      if (!active) {
+        record('bypass');
+        return load();
+      }
+      const known = entries.get(key) as Promise<T> | undefined;
+      if (known) {
+        record('hit');
+        return known;
+      }
+      record('miss');
+      const loading = load();
+      entries.set(key, loading);
+      loading.catch(() => {
+        if (entries.peek(key) === loading) entries.delete(key);
+      });
+      return loading;
+    },
+    invalidate() {
+      entries.clear();
+    },
+    setActive(next) {
+      // Whatever was remembered before the feed went down, or before it came back, may have
+      // missed changes: start empty either way.
+      entries.clear();
+      active = next;
+    },
+  };
+}
+
+/** A cache that never remembers: the embedded database, or CONFIG_CACHE_ENABLED=false. */
+export const noConfigCache: ConfigCache = {
+  active: false,
+  get: (_key, load) => load(),
+  invalidate: () => undefined,
+  setActive: () => undefined,
+};
