@@ -79,7 +79,7 @@ export function markdownTable(rows: Row[]): string {
 
 export function machineLine(machine: Machine, settings: Settings): string {
   return `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, oidc-provider ${machine.oidcProvider}; `
-    + `storage: ${machine.storage}; ${settings.seconds} s per scenario and target after ${settings.warmupSeconds} s warm-up, `
+    + `storage: ${machine.storage}; ${settings.seconds} s timed per scenario and target in ${settings.rounds} alternating rounds, each after ${settings.warmupSeconds} s warm-up, `
     + `${settings.connections} connections (sign-ins: ${settings.signinConcurrency} clients)`;
 }
 

@@ -12,7 +12,9 @@
  *   BENCH_SECONDS=10 BENCH_SCENARIOS=cc-jwt,refresh npm run bench
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 npm run bench
  *
- * Settings: BENCH_SECONDS (5) per scenario and target, BENCH_WARMUP_SECONDS (1),
+ * Settings: BENCH_SECONDS (6) timed per scenario and target, split into BENCH_ROUNDS (3) rounds
+ * that alternate which target goes first, each after BENCH_WARMUP_SECONDS (1) of warm-up,
+ * after BENCH_INITIAL_WARMUP_SECONDS (4) of token traffic per target once at the start,
  * BENCH_CONNECTIONS (16, autocannon), BENCH_SIGNIN_CONCURRENCY (4, sign-in clients),
  * BENCH_SCENARIOS (comma-separated ids, default all), BENCH_TARGETS (ours,bare).
  */
@@ -47,8 +49,10 @@ function list(name: string, allowed: string[]): string[] {
 }
 
 const settings: Settings = {
-  seconds: positive('BENCH_SECONDS', 5),
+  seconds: positive('BENCH_SECONDS', 6),
+  rounds: Math.max(1, positive('BENCH_ROUNDS', 3, true)),
   warmupSeconds: positive('BENCH_WARMUP_SECONDS', 1),
+  initialWarmupSeconds: positive('BENCH_INITIAL_WARMUP_SECONDS', 4),
   connections: Math.max(1, positive('BENCH_CONNECTIONS', 16, true)),
   signinConcurrency: Math.max(1, positive('BENCH_SIGNIN_CONCURRENCY', 4, true)),
 };
@@ -150,12 +154,37 @@ async function startBare(): Promise<{ managed: Managed; base: string }> {
   return { managed, base };
 }
 
+/**
+ * One measurement from a target's rounds: the rate over all timed seconds, errors and peak RSS
+ * over all; p50 as the rounds' mean weighted by requests, p99 as the worst round's (percentiles
+ * of separate runs cannot be merged exactly; this errs on the slow side).
+ */
+function combineRounds(measurements: Measurement[]): Measurement {
+  const ok = measurements.reduce((sum, m) => sum + m.ok, 0);
+  const seconds = measurements.reduce((sum, m) => sum + m.seconds, 0);
+  const rss = measurements.map((m) => m.peakRssMiB).filter((value): value is number => value !== null);
+  const notes: Record<string, number | string> = {};
+  for (const m of measurements) {
+    for (const [key, value] of Object.entries(m.notes)) notes[key] = typeof value === 'number' && typeof notes[key] === 'number' ? notes[key] + value : value;
+  }
+  return {
+    rate: seconds > 0 ? ok / seconds : 0,
+    p50: Math.round(10 * measurements.reduce((sum, m) => sum + m.p50 * m.ok, 0) / Math.max(ok, 1)) / 10,
+    p99: Math.max(...measurements.map((m) => m.p99)),
+    ok,
+    errors: measurements.reduce((sum, m) => sum + m.errors, 0),
+    seconds,
+    peakRssMiB: rss.length ? Math.max(...rss) : null,
+    notes,
+  };
+}
+
 const fmt = (m: Measurement, unit: string) => `${m.rate.toFixed(m.rate >= 100 ? 0 : 1)} ${unit}, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.errors} errors, peak RSS ${m.peakRssMiB ?? '?'} MiB${Object.keys(m.notes).length ? ` ${JSON.stringify(m.notes)}` : ''}`;
 
 let exitCode = 0;
 // A server that stops answering must not hold the run forever: autocannon and the sign-in loop
 // are bounded by time, but a single fetch is not.
-const budgetSeconds = 120 + chosenScenarios.length * chosenTargets.length * (settings.seconds + settings.warmupSeconds + 30);
+const budgetSeconds = 120 + 2 * settings.initialWarmupSeconds + chosenScenarios.length * chosenTargets.length * (settings.seconds + settings.rounds * (settings.warmupSeconds + 30));
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${budgetSeconds} s, giving up`);
   void cleanup().finally(() => process.exit(1));
@@ -179,24 +208,47 @@ try {
   if (bare) targets.push({ name: 'bare', base: bare.base, meter: new RssMeter(bare.managed.pid) });
   console.log(`bench: targets ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
+  // A freshly started server runs its code cold (V8 compiles the hot paths only after some
+  // traffic; ours has more code to warm than the bare one). Before any measurement each target
+  // gets unmeasured token traffic, so the first scenario is not also a JIT warm-up.
+  if (settings.initialWarmupSeconds > 0) {
+    const warmups = scenarios.filter((scenario) => scenario.id === 'cc-jwt' || scenario.id === 'cc-opaque');
+    for (const target of targets) {
+      for (const scenario of warmups) await scenario.run(target, { ...settings, warmupSeconds: 0, seconds: settings.initialWarmupSeconds / warmups.length });
+    }
+    console.log(`bench: servers warmed up (${settings.initialWarmupSeconds} s of token requests each, not measured)`);
+  }
+
   const rows: Row[] = [];
   for (const scenario of scenarios.filter((candidate) => chosenScenarios.includes(candidate.id))) {
     const row: Row = { id: scenario.id, title: scenario.title, unit: scenario.unit, ours: null, bare: null, ratio: null };
-    for (const target of targets) {
-      if (interrupted()) throw new Error('interrupted');
-      try {
-        const measurement = await scenario.run(target, settings);
+    // The timed seconds are split into rounds that alternate which target goes first (ours,
+    // bare; bare, ours; ...), so a machine that speeds up or slows down during the run (shared
+    // cores) weighs on both sides alike instead of skewing the ratio.
+    const rounds: Record<Target['name'], Measurement[]> = { ours: [], bare: [] };
+    const failed = new Set<Target['name']>();
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
         if (interrupted()) throw new Error('interrupted');
-        row[target.name] = measurement;
-        console.log(`  ${scenario.id.padEnd(13)} ${target.name}: ${fmt(measurement, scenario.unit)}`);
-      } catch (error) {
-        if (interrupted()) throw new Error('interrupted');
-        // One broken scenario should not hide the others' figures; the run still fails at the end.
-        exitCode = 1;
-        target.meter.stop();
-        row.failures = { ...row.failures, [target.name]: (error as Error).message };
-        console.error(`  ${scenario.id.padEnd(13)} ${target.name}: FAILED: ${(error as Error).message}`);
+        if (failed.has(target.name)) continue;
+        try {
+          const measurement = await scenario.run(target, { ...settings, seconds: settings.seconds / settings.rounds });
+          if (interrupted()) throw new Error('interrupted');
+          rounds[target.name].push(measurement);
+          console.log(`  ${scenario.id.padEnd(13)} ${target.name} (round ${round + 1}/${settings.rounds}): ${fmt(measurement, scenario.unit)}`);
+        } catch (error) {
+          if (interrupted()) throw new Error('interrupted');
+          // One broken scenario should not hide the others' figures; the run still fails at the end.
+          exitCode = 1;
+          failed.add(target.name);
+          target.meter.stop();
+          row.failures = { ...row.failures, [target.name]: (error as Error).message };
+          console.error(`  ${scenario.id.padEnd(13)} ${target.name}: FAILED: ${(error as Error).message}`);
+        }
       }
+    }
+    for (const target of targets) {
+      if (!failed.has(target.name) && rounds[target.name].length) row[target.name] = combineRounds(rounds[target.name]);
     }
     if (row.ours && row.bare && row.bare.rate > 0) row.ratio = row.ours.rate / row.bare.rate;
     rows.push(row);

@@ -11,7 +11,12 @@ import { basicAuth, fixtures } from './fixtures.ts';
 import { signIn, signIns, tokenRequest } from './flows.ts';
 
 export interface Settings {
+  /** Timed seconds per run of a scenario on a target (run.ts hands each round its share). */
   seconds: number;
+  /** Rounds per scenario and target (run.ts); each run here is one round. */
+  rounds: number;
+  /** Unmeasured token traffic per target before the first scenario (run.ts). */
+  initialWarmupSeconds: number;
   warmupSeconds: number;
   connections: number;
   signinConcurrency: number;
