@@ -97,7 +97,7 @@ describe.skipIf(!usingPostgres)('config cache on PostgreSQL: changes reach every
     await first?.close();
   });
 
-  it('serves a known client from memory, and a secret rotated on another instance stops working here at once', async () => {
+  it('serves a known client from memory, and a secret rotated on another instance stops working here without waiting out the TTL', async () => {
     const { secret } = await first.deps.clients.create({ id: 'svc-rotate', grantTypes: ['client_credentials'] });
     expect((await clientCredentials(first, 'svc-rotate', secret!)).status).toBe(200);
     const before = await hits(first);
@@ -105,8 +105,9 @@ describe.skipIf(!usingPostgres)('config cache on PostgreSQL: changes reach every
     expect(await hits(first)).toBeGreaterThan(before);
 
     const rotated = await second.deps.clients.rotateSecret('svc-rotate');
-    const ms = await within(2000, async () => (await clientCredentials(first, 'svc-rotate', secret!)).status === 401);
-    expect(ms).toBeLessThan(1000);
+    // Pushed, not waited out: the TTL is 60 s. The bound is loose because the CI host can stall
+    // a process for a second or more; a notification normally arrives within milliseconds.
+    await within(5000, async () => (await clientCredentials(first, 'svc-rotate', secret!)).status === 401);
     expect((await clientCredentials(first, 'svc-rotate', rotated.secret)).status).toBe(200);
   });
 
@@ -122,10 +123,10 @@ describe.skipIf(!usingPostgres)('config cache on PostgreSQL: changes reach every
     expect(await scopeOf()).toBe('read');
 
     await sql.query(`UPDATE client_resource_scopes SET scopes = ARRAY['read', 'write'] WHERE client_id = 'svc-sql'`);
-    await within(1000, async () => (await scopeOf()) === 'read write');
+    await within(5000, async () => (await scopeOf()) === 'read write');
 
     await sql.query(`DELETE FROM clients WHERE id = 'svc-sql'`);
-    await within(1000, async () => (await clientCredentials(first, 'svc-sql', secret!)).status === 401);
+    await within(5000, async () => (await clientCredentials(first, 'svc-sql', secret!)).status === 401);
   });
 
   it('sees its own changes before the notification could arrive', async () => {
@@ -146,7 +147,7 @@ describe.skipIf(!usingPostgres)('config cache on PostgreSQL: changes reach every
         WHERE datname = current_database() AND application_name = 'idp-change-feed'`,
     );
     expect(rows.length).toBeGreaterThanOrEqual(2);
-    await within(2000, async () => !first.deps.configCache.active);
+    await within(5000, async () => !first.deps.configCache.active);
     // A change while the feed is down, which no notification will announce to `first`.
     await sql.query(`UPDATE clients SET metadata = jsonb_set(metadata, '{client_secret}', to_jsonb($1::text)) WHERE id = 'svc-feed'`, ['x'.repeat(40)]);
     expect((await clientCredentials(first, 'svc-feed', secret!)).status).toBe(401);

@@ -106,7 +106,8 @@ describe('mailer over SMTP', () => {
     const started = performance.now();
     const result = mailer.sendInBackground(message({ to: 'bg@example.org' }), { flow: 'verify-email' });
     expect(result).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(50);
+    // Far below an SMTP exchange; generous because the CI host can stall a process for a while.
+    expect(performance.now() - started).toBeLessThan(500);
     expect(smtp.messages).toHaveLength(0); // nothing could have been delivered synchronously
 
     const mail = await smtp.waitFor((caught) => caught.to.includes('bg@example.org'));
