@@ -137,16 +137,40 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
   }
 }
 
+// utime and stime count clock ticks of USER_HZ, which is 100 on every Linux build.
+const CLOCK_TICKS = 100;
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat), or null. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    // The command name (field 2) may hold spaces; the fields after its closing ")" do not.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+export interface ProcessUsage {
+  peakRssMiB: number | null;
+  /** CPU seconds (user + system) the process used during the phase: unlike a rate, what the
+   * host steals from the VM does not count here, so it is the steadier figure on shared cores. */
+  cpuSeconds: number | null;
+}
+
 /**
- * Peak resident memory of a process during a phase: resets the kernel's high-water mark
- * (writing 5 to /proc/<pid>/clear_refs) when allowed, samples VmRSS every 250 ms, and reports
- * the larger of the sampled maximum and VmHWM at the end. Null where /proc is unavailable.
+ * What a process used during a phase: peak resident memory (resets the kernel's high-water
+ * mark by writing 5 to /proc/<pid>/clear_refs when allowed, samples VmRSS every 250 ms, and
+ * reports the larger of the sampled maximum and VmHWM at the end) and CPU time. Nulls where
+ * /proc is unavailable.
  */
-export class RssMeter {
+export class ProcessMeter {
   private readonly pid: number;
   private timer: NodeJS.Timeout | null = null;
   private maxKiB = 0;
   private hwmReset = false;
+  private cpuAtStart: number | null = null;
 
   constructor(pid: number) {
     this.pid = pid;
@@ -166,15 +190,19 @@ export class RssMeter {
     };
     sample();
     this.timer = setInterval(sample, 250);
+    this.cpuAtStart = cpuSeconds(this.pid);
   }
 
-  /** Peak RSS in MiB since start(). */
-  stop(): number | null {
+  stop(): ProcessUsage {
+    const cpuAtEnd = cpuSeconds(this.pid);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const rss = statusKiB(this.pid, 'VmRSS');
     let peak = Math.max(this.maxKiB, rss ?? 0);
     if (this.hwmReset) peak = Math.max(peak, statusKiB(this.pid, 'VmHWM') ?? 0);
-    return peak > 0 ? Math.round(peak / 102.4) / 10 : null;
+    return {
+      peakRssMiB: peak > 0 ? Math.round(peak / 102.4) / 10 : null,
+      cpuSeconds: cpuAtEnd !== null && this.cpuAtStart !== null ? cpuAtEnd - this.cpuAtStart : null,
+    };
   }
 }

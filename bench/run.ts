@@ -25,9 +25,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { fixtures } from './fixtures.ts';
-import { cleanup, freePort, interrupted, onCleanup, removeOnExit, root, RssMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
+import { cleanup, freePort, interrupted, onCleanup, removeOnExit, root, ProcessMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
 import { scenarios, type Measurement, type Settings, type Target } from './scenarios.ts';
-import { describeMachine, loadAverage, machineLine, markdownTable, writeReport, type Row } from './report.ts';
+import { cpuPerOk, cpuRatio, describeMachine, loadAverage, machineLine, markdownTable, writeReport, type Row } from './report.ts';
 
 const started = performance.now();
 
@@ -163,6 +163,7 @@ function combineRounds(measurements: Measurement[]): Measurement {
   const ok = measurements.reduce((sum, m) => sum + m.ok, 0);
   const seconds = measurements.reduce((sum, m) => sum + m.seconds, 0);
   const rss = measurements.map((m) => m.peakRssMiB).filter((value): value is number => value !== null);
+  const cpu = measurements.map((m) => m.cpuSeconds);
   const notes: Record<string, number | string> = {};
   for (const m of measurements) {
     for (const [key, value] of Object.entries(m.notes)) notes[key] = typeof value === 'number' && typeof notes[key] === 'number' ? notes[key] + value : value;
@@ -175,11 +176,12 @@ function combineRounds(measurements: Measurement[]): Measurement {
     errors: measurements.reduce((sum, m) => sum + m.errors, 0),
     seconds,
     peakRssMiB: rss.length ? Math.max(...rss) : null,
+    cpuSeconds: cpu.every((value) => value !== null) ? cpu.reduce((sum: number, value) => sum + value!, 0) : null,
     notes,
   };
 }
 
-const fmt = (m: Measurement, unit: string) => `${m.rate.toFixed(m.rate >= 100 ? 0 : 1)} ${unit}, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.errors} errors, peak RSS ${m.peakRssMiB ?? '?'} MiB${Object.keys(m.notes).length ? ` ${JSON.stringify(m.notes)}` : ''}`;
+const fmt = (m: Measurement, unit: string) => `${m.rate.toFixed(m.rate >= 100 ? 0 : 1)} ${unit}, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.errors} errors, peak RSS ${m.peakRssMiB ?? '?'} MiB, CPU ${cpuPerOk(m) ?? '?'} ms per ${unit === 'req/s' ? 'request' : 'sign-in'}${Object.keys(m.notes).length ? ` ${JSON.stringify(m.notes)}` : ''}`;
 
 let exitCode = 0;
 // A server that stops answering must not hold the run forever: autocannon and the sign-in loop
@@ -204,8 +206,8 @@ try {
     chosenTargets.includes('bare') ? startBare() : null,
   ]);
   const targets: Target[] = [];
-  if (ours) targets.push({ name: 'ours', base: ours.base, meter: new RssMeter(ours.managed.pid) });
-  if (bare) targets.push({ name: 'bare', base: bare.base, meter: new RssMeter(bare.managed.pid) });
+  if (ours) targets.push({ name: 'ours', base: ours.base, meter: new ProcessMeter(ours.managed.pid) });
+  if (bare) targets.push({ name: 'bare', base: bare.base, meter: new ProcessMeter(bare.managed.pid) });
   console.log(`bench: targets ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   // A freshly started server runs its code cold (V8 compiles the hot paths only after some
@@ -251,6 +253,7 @@ try {
       if (!failed.has(target.name) && rounds[target.name].length) row[target.name] = combineRounds(rounds[target.name]);
     }
     if (row.ours && row.bare && row.bare.rate > 0) row.ratio = row.ours.rate / row.bare.rate;
+    row.cpuRatio = cpuRatio(row);
     rows.push(row);
   }
 

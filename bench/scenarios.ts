@@ -6,7 +6,7 @@
  */
 // @ts-expect-error autocannon ships no type declarations
 import autocannon from 'autocannon';
-import type { RssMeter } from './processes.ts';
+import type { ProcessMeter } from './processes.ts';
 import { basicAuth, fixtures } from './fixtures.ts';
 import { signIn, signIns, tokenRequest } from './flows.ts';
 
@@ -25,7 +25,7 @@ export interface Settings {
 export interface Target {
   name: 'ours' | 'bare';
   base: string;
-  meter: RssMeter;
+  meter: ProcessMeter;
 }
 
 export interface Measurement {
@@ -37,6 +37,8 @@ export interface Measurement {
   errors: number;
   seconds: number;
   peakRssMiB: number | null;
+  /** CPU seconds the server process used in the timed phase (not its database's or Redis'). */
+  cpuSeconds: number | null;
   notes: Record<string, number | string>;
 }
 
@@ -94,7 +96,7 @@ async function measureLoad(target: Target, settings: Settings, load: Load, befor
   beforeTimed?.();
   target.meter.start();
   const result = await cannon(target, load, settings.connections, settings.seconds);
-  const peakRssMiB = target.meter.stop();
+  const { peakRssMiB, cpuSeconds } = target.meter.stop();
   return {
     rate: result['2xx'] / result.duration,
     p50: result.latency.p50,
@@ -103,6 +105,7 @@ async function measureLoad(target: Target, settings: Settings, load: Load, befor
     errors: result.non2xx + result.errors + result.timeouts,
     seconds: result.duration,
     peakRssMiB,
+    cpuSeconds,
     notes: {},
   };
 }
@@ -248,7 +251,7 @@ const signin: Scenario = {
     if (settings.warmupSeconds > 0) await loop(settings.warmupSeconds, false);
     target.meter.start();
     const { durations, errors, consentPages, elapsed } = await loop(settings.seconds, true);
-    const peakRssMiB = target.meter.stop();
+    const { peakRssMiB, cpuSeconds } = target.meter.stop();
     durations.sort((a, b) => a - b);
     return {
       rate: durations.length / elapsed,
@@ -258,6 +261,7 @@ const signin: Scenario = {
       errors,
       seconds: Math.round(elapsed * 100) / 100,
       peakRssMiB,
+      cpuSeconds,
       notes: { consentPagesTimed: consentPages },
     };
   },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Koa from 'koa';
+import compose from 'koa-compose';
 import Router from '@koa/router';
 import type { Deps } from './deps.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -38,13 +39,14 @@ export function createApp(deps: Deps): Koa {
   app.use(errorHandler(deps.logger, deps.renderPage));
   // The provider's hot endpoints go straight to it: none of our routers below would match them,
   // and matching every route of every router on each token request is measurable.
+  // oidc-provider is a Koa app of its own. Its middleware runs on our context, as koa-mount
+  // would mount it, rather than through provider.callback(), which would build a second Koa
+  // context for every request. Its cookie keys become ours, so the signed cookies it reads and
+  // writes through ctx.cookies use them (both apps trust the proxy alike, set above).
   const provider = deps.provider;
-  const handleByProvider = provider.callback();
-  const toProvider = async (ctx: Koa.Context) => {
-    // oidc-provider is a Koa app of its own; hand it the raw request and let it respond.
-    ctx.respond = false;
-    await handleByProvider(ctx.req, ctx.res);
-  };
+  app.keys = provider.keys;
+  const runProvider = compose(provider.middleware);
+  const toProvider = (ctx: Koa.Context) => runProvider(ctx);
   const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
   app.use(async (ctx, next) => (providerPaths.has(ctx.path) ? toProvider(ctx) : next()));
 

@@ -155,6 +155,11 @@ export interface RedisClientOptions {
 // hang while Redis is away (ioredis' default is 20).
 const MAX_RETRIES_PER_REQUEST = 2;
 
+// Commands issued in the same event-loop turn (by concurrent requests) go out in one write:
+// under load that halves the system calls of an opaque-token grant, one for the HTTP answer and
+// a shared one for Redis, at no cost in latency (ioredis flushes on setImmediate).
+const AUTO_PIPELINING = { enableAutoPipelining: true } as const;
+
 export type RedisClientPlan =
   | { kind: 'standalone'; url: string; options: RedisOptions }
   | { kind: 'sentinel'; options: RedisOptions }
@@ -170,12 +175,13 @@ export function redisClientPlan(url: string, options: RedisClientOptions = {}): 
   });
   switch (target.kind) {
     case 'standalone':
-      return { kind: 'standalone', url: target.url, options: { ...lazy, maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST } };
+      return { kind: 'standalone', url: target.url, options: { ...lazy, ...AUTO_PIPELINING, maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST } };
     case 'sentinel':
       return {
         kind: 'sentinel',
         options: {
           ...lazy,
+          ...AUTO_PIPELINING,
           maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
           sentinels: target.sentinels,
           name: target.name,
@@ -189,7 +195,7 @@ export function redisClientPlan(url: string, options: RedisClientOptions = {}): 
       return {
         kind: 'cluster',
         nodes: target.nodes,
-        options: { ...lazy, redisOptions: { maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, ...auth(target) } },
+        options: { ...lazy, ...AUTO_PIPELINING, redisOptions: { maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, ...auth(target) } },
       };
   }
 }

@@ -5,11 +5,11 @@ import { createRedisClient, parseRedisUrl, redisClientPlan, redisUrlProblem } fr
 // No server is needed: the URL is only parsed, and clients are created lazily and never connect.
 
 describe('REDIS_URL parsing', () => {
-  it('hands redis:// and rediss:// to ioredis unchanged, as before', () => {
+  it('hands redis:// and rediss:// to ioredis unchanged, with auto-pipelining on', () => {
     expect(redisClientPlan('redis://:pw@cache:6380/2', { lazyConnect: true })).toEqual({
       kind: 'standalone',
       url: 'redis://:pw@cache:6380/2',
-      options: { lazyConnect: true, maxRetriesPerRequest: 2 },
+      options: { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 2 },
     });
     expect(parseRedisUrl('rediss://cache.example')).toEqual({ kind: 'standalone', url: 'rediss://cache.example' });
   });
@@ -20,6 +20,7 @@ describe('REDIS_URL parsing', () => {
       kind: 'sentinel',
       options: {
         lazyConnect: true,
+        enableAutoPipelining: true,
         maxRetriesPerRequest: 2,
         sentinels: [
           { host: '10.0.0.1', port: 26380 },
@@ -64,7 +65,7 @@ describe('REDIS_URL parsing', () => {
         { host: '127.0.0.1', port: 7001 },
         { host: 'node-c', port: 6379 },
       ],
-      options: { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 2, password: 'pw' } },
+      options: { lazyConnect: true, enableAutoPipelining: true, redisOptions: { maxRetriesPerRequest: 2, password: 'pw' } },
     });
     const client = createRedisClient('redis+cluster://127.0.0.1:7000,127.0.0.1:7001', { lazyConnect: true });
     try {
