@@ -37,8 +37,6 @@ export function createApp(deps: Deps): Koa {
   app.use(requestContext(deps.logger));
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
   app.use(errorHandler(deps.logger, deps.renderPage));
-  // The provider's hot endpoints go straight to it: none of our routers below would match them,
-  // and matching every route of every router on each token request is measurable.
   // oidc-provider is a Koa app of its own. Its middleware runs on our context, as koa-mount
   // would mount it, rather than through provider.callback(), which would build a second Koa
   // context for every request. Its cookie keys become ours, so the signed cookies it reads and
@@ -47,6 +45,8 @@ export function createApp(deps: Deps): Koa {
   app.keys = provider.keys;
   const runProvider = compose(provider.middleware);
   const toProvider = (ctx: Koa.Context) => runProvider(ctx);
+  // The provider's hot endpoints go straight to it: none of our routers below would match them,
+  // and matching every route of every router on each token request is measurable.
   const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
   app.use(async (ctx, next) => (providerPaths.has(ctx.path) ? toProvider(ctx) : next()));
 

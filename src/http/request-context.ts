@@ -7,8 +7,6 @@ export interface LogFields {
   accountId?: string | undefined;
 }
 
-export type RequestWithLogFields = { logFields?: LogFields };
-
 /** Records the client and account a request is about, for its log line. */
 export function noteForLog(ctx: { state: Record<string, unknown> }, fields: LogFields): void {
   ctx.state.log = { ...(ctx.state.log as LogFields | undefined), ...fields };
@@ -26,9 +24,9 @@ export function requestContext(logger: Logger): Middleware {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      // Who, where known: set by our handlers (ctx.state) or by oidc-provider's own app, which
-      // has a context of its own and can only hand them over on the shared request object.
-      const known = { ...(ctx.req as RequestWithLogFields).logFields, ...(ctx.state.log as LogFields | undefined) };
+      // Who, where known: noted by our handlers and, for protocol requests, by a middleware of
+      // oidc-provider's (src/oidc/provider.ts), which runs on this same context.
+      const known = (ctx.state.log ?? {}) as LogFields;
       // Only the path: query strings carry codes, tokens and state.
       logger.info({ id, method: ctx.method, path: ctx.path, status: ctx.status, ms, clientId: known.clientId, accountId: known.accountId }, 'request');
     }

@@ -26,10 +26,12 @@ export function measureRequests(metrics: Metrics): Middleware {
     const started = performance.now();
     // 'close' follows 'finish' on a completed response, and also fires on an aborted one.
     ctx.res.once('close', () => {
-      const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      // oidc-provider's middleware runs on this context (src/app.ts): where it handled the
+      // request, ctx.oidc names its route.
+      const { _matchedRoute: matched, oidc } = ctx as { _matchedRoute?: unknown; oidc?: { route?: string } };
       childFor(
         METHODS.has(ctx.method) ? ctx.method : 'other',
-        metrics.providerRoute(ctx.req) ?? (typeof matched === 'string' ? matched : 'other'),
+        oidc?.route ?? (typeof matched === 'string' ? matched : 'other'),
         ctx.res.writableFinished ? String(ctx.res.statusCode) : 'aborted',
       ).observe((performance.now() - started) / 1000);
     });

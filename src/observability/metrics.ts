@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -21,10 +20,8 @@ export interface Metrics extends LoginRecorder {
   readonly configCacheLookups: Counter<'result'>;
   /** The database observer hook (see Database.setObserver). */
   observeQuery(operation: string, seconds: number, ok: boolean): void;
-  /** Counts issued tokens and notes oidc-provider's route name per request; call before provider.callback(). */
+  /** Counts the tokens oidc-provider issues, by grant type. */
   instrumentProvider(provider: Provider): void;
-  /** oidc-provider's route name (token, authorization, ...) for a request it handled. */
-  providerRoute(req: IncomingMessage): string | undefined;
 }
 
 // Fast paths (a cached token request, a named query) take a few milliseconds; sign-in pages
@@ -99,8 +96,6 @@ export function createMetrics(): Metrics {
     registers,
   });
 
-  const providerRoutes = new WeakMap<IncomingMessage, string>();
-
   return {
     registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups,
     recordLogin(method, outcome) {
@@ -109,20 +104,7 @@ export function createMetrics(): Metrics {
     observeQuery(operation, seconds, ok) {
       dbQueryDuration.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
     },
-    providerRoute(req) {
-      return providerRoutes.get(req);
-    },
     instrumentProvider(provider) {
-      // oidc-provider runs as a Koa app of its own with its own context; the request object is
-      // what it shares with ours, so the route name is handed over keyed by it.
-      provider.use(async (ctx, next) => {
-        try {
-          await next();
-        } finally {
-          const route = (ctx as Partial<KoaContextWithOIDC>).oidc?.route;
-          if (route) providerRoutes.set(ctx.req, route);
-        }
-      });
       // grant.success fires once per successful token request, after the response body is set;
       // the body says which tokens the client got, including ID tokens (no model event of
       // their own) and JWT access tokens (`issued`, never `saved`).

@@ -7,7 +7,7 @@ import type { ResourceService } from '../resources/service.ts';
 import type { RbacService } from '../rbac/service.ts';
 import type { Effective } from '../rbac/effective.ts';
 import { accessTokenClaims } from './access-token-claims.ts';
-import type { RequestWithLogFields } from '../http/request-context.ts';
+import { noteForLog } from '../http/request-context.ts';
 import { failFast, toUnavailable, ServiceUnavailableError } from '../http/unavailable.ts';
 import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
@@ -212,10 +212,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     } finally {
       if (ctx.status === 503) ctx.set('retry-after', '5');
       const entities = (ctx.oidc?.entities ?? {}) as { Client?: { clientId?: string }; Account?: { accountId?: string }; Session?: { accountId?: string } };
-      (ctx.req as RequestWithLogFields).logFields = {
+      noteForLog(ctx, {
         clientId: entities.Client?.clientId,
         accountId: entities.Account?.accountId ?? entities.Session?.accountId,
-      };
+      });
     }
   });
   return provider;
