@@ -27,7 +27,7 @@ export interface Row {
   ratio: number | null;
   /** bare CPU per request / ours CPU per request (server processes only): the same direction as
    * ratio (1 = as cheap as bare), without the host's CPU steal and the shared cores in it. */
-  cpuRatio?: number | null;
+  cpuRatio: number | null;
   /** Why a target has no measurement. */
   failures?: Partial<Record<'ours' | 'bare', string>>;
 }
@@ -68,16 +68,17 @@ const latency = (m: Measurement | null) => (m ? `${m.p50} / ${m.p99}` : '–');
 const rss = (m: Measurement | null) => (m?.peakRssMiB != null ? `${m.peakRssMiB.toFixed(0)} MiB` : '–');
 const errors = (m: Measurement | null) => (m ? String(m.errors) : '–');
 
+const cpuSecondsPerOk = (m: Measurement | null): number | null => (m && m.cpuSeconds !== null && m.ok > 0 ? m.cpuSeconds / m.ok : null);
+
 /** Server CPU milliseconds per successful request (or sign-in), or null when unknown. */
 export function cpuPerOk(m: Measurement | null): number | null {
-  if (!m || m.cpuSeconds === null || m.ok === 0) return null;
-  const ms = (m.cpuSeconds * 1000) / m.ok;
-  return Number(ms.toPrecision(3));
+  const seconds = cpuSecondsPerOk(m);
+  return seconds === null ? null : Number((seconds * 1000).toPrecision(3));
 }
 
 export function cpuRatio(row: Pick<Row, 'ours' | 'bare'>): number | null {
-  const ours = row.ours?.cpuSeconds != null && row.ours.ok ? row.ours.cpuSeconds / row.ours.ok : null;
-  const bare = row.bare?.cpuSeconds != null && row.bare.ok ? row.bare.cpuSeconds / row.bare.ok : null;
+  const ours = cpuSecondsPerOk(row.ours);
+  const bare = cpuSecondsPerOk(row.bare);
   return ours && bare ? bare / ours : null;
 }
 
@@ -88,7 +89,7 @@ export function markdownTable(rows: Row[]): string {
   ];
   for (const row of rows) {
     const title = row.unit === 'req/s' ? row.title : `${row.title} (${row.unit})`;
-    lines.push(`| ${title} | ${rate(row.ours)} | ${rate(row.bare)} | ${row.ratio === null ? '–' : row.ratio.toFixed(2)} | ${cpuPerOk(row.ours) ?? '–'} / ${cpuPerOk(row.bare) ?? '–'} | ${row.cpuRatio == null ? '–' : row.cpuRatio.toFixed(2)} | ${latency(row.ours)} | ${latency(row.bare)} | ${rss(row.ours)} | ${rss(row.bare)} | ${errors(row.ours)}/${errors(row.bare)} |`);
+    lines.push(`| ${title} | ${rate(row.ours)} | ${rate(row.bare)} | ${row.ratio === null ? '–' : row.ratio.toFixed(2)} | ${cpuPerOk(row.ours) ?? '–'} / ${cpuPerOk(row.bare) ?? '–'} | ${row.cpuRatio === null ? '–' : row.cpuRatio.toFixed(2)} | ${latency(row.ours)} | ${latency(row.bare)} | ${rss(row.ours)} | ${rss(row.bare)} | ${errors(row.ours)}/${errors(row.bare)} |`);
   }
   return lines.join('\n');
 }

@@ -48,16 +48,26 @@ function list(name: string, allowed: string[]): string[] {
   return chosen;
 }
 
-const settings: Settings = {
-  seconds: positive('BENCH_SECONDS', 6),
-  rounds: Math.max(1, positive('BENCH_ROUNDS', 3, true)),
-  warmupSeconds: positive('BENCH_WARMUP_SECONDS', 1),
-  initialWarmupSeconds: positive('BENCH_INITIAL_WARMUP_SECONDS', 4),
-  connections: Math.max(1, positive('BENCH_CONNECTIONS', 16, true)),
-  signinConcurrency: Math.max(1, positive('BENCH_SIGNIN_CONCURRENCY', 4, true)),
-};
-const chosenScenarios = list('BENCH_SCENARIOS', scenarios.map((scenario) => scenario.id));
-const chosenTargets = list('BENCH_TARGETS', ['ours', 'bare']) as Array<Target['name']>;
+function readSettings() {
+  try {
+    const settings: Settings = {
+      seconds: positive('BENCH_SECONDS', 6),
+      rounds: Math.max(1, positive('BENCH_ROUNDS', 3, true)),
+      warmupSeconds: positive('BENCH_WARMUP_SECONDS', 1),
+      initialWarmupSeconds: positive('BENCH_INITIAL_WARMUP_SECONDS', 4),
+      connections: Math.max(1, positive('BENCH_CONNECTIONS', 16, true)),
+      signinConcurrency: Math.max(1, positive('BENCH_SIGNIN_CONCURRENCY', 4, true)),
+    };
+    const chosenScenarios = list('BENCH_SCENARIOS', scenarios.map((scenario) => scenario.id));
+    const chosenTargets = list('BENCH_TARGETS', ['ours', 'bare']) as Array<Target['name']>;
+    return { settings, chosenScenarios, chosenTargets };
+  } catch (error) {
+    // A mistyped variable is the user's to fix: one line, no stack trace, nothing started.
+    console.error(`bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+const { settings, chosenScenarios, chosenTargets } = readSettings();
 
 /** Where ours keeps its data: a fresh database, created here and removed at the end. */
 async function prepareStorage(dataDir: string): Promise<{ env: NodeJS.ProcessEnv; storage: string }> {
@@ -223,7 +233,7 @@ try {
 
   const rows: Row[] = [];
   for (const scenario of scenarios.filter((candidate) => chosenScenarios.includes(candidate.id))) {
-    const row: Row = { id: scenario.id, title: scenario.title, unit: scenario.unit, ours: null, bare: null, ratio: null };
+    const row: Row = { id: scenario.id, title: scenario.title, unit: scenario.unit, ours: null, bare: null, ratio: null, cpuRatio: null };
     // The timed seconds are split into rounds that alternate which target goes first (ours,
     // bare; bare, ours; ...), so a machine that speeds up or slows down during the run (shared
     // cores) weighs on both sides alike instead of skewing the ratio.

@@ -181,7 +181,6 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const provider = createProvider({
       config, stateAdapter, clientAdapter, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
-    // Before createApp composes the provider's middleware into ours.
     metrics?.instrumentProvider(provider);
     const clients = createClientService(db, async (metadata: ClientMetadata) => {
       try {
