@@ -61,7 +61,16 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['LIMIT_VERIFICATION_RESENDS_PER_EMAIL', ['limits', 'verificationResendsPerEmail'], rate],
   ['METRICS_ENABLED', ['metrics', 'enabled'], bool],
   ['METRICS_PORT', ['metrics', 'port'], int],
+  ['METRICS_PUBLIC', ['metrics', 'public'], bool],
   ['CONFIG_CACHE_ENABLED', ['configCache', 'enabled'], bool],
+  ['REFRESH_TOKEN_GRACE_SECONDS', ['refreshTokenGraceSeconds'], int],
+  ['DATABASE_CONNECT_TIMEOUT_MS', ['timeouts', 'databaseConnectMs'], int],
+  ['DATABASE_STATEMENT_TIMEOUT_MS', ['timeouts', 'databaseStatementMs'], int],
+  ['DATABASE_POOL_TIMEOUT_MS', ['timeouts', 'databasePoolWaitMs'], int],
+  ['REDIS_CONNECT_TIMEOUT_MS', ['timeouts', 'redisConnectMs'], int],
+  ['REDIS_COMMAND_TIMEOUT_MS', ['timeouts', 'redisCommandMs'], int],
+  ['EMBEDDED_FLOOR_TIMEOUT_MS', ['timeouts', 'embeddedFloorMs'], int],
+  ['SHUTDOWN_TIMEOUT_MS', ['timeouts', 'shutdownMs'], int],
 ];
 
 

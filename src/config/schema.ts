@@ -104,6 +104,23 @@ const lockoutSchema = z.strictObject({
   resetSeconds: z.number().int().positive().default(12 * 3600),
 });
 
+const timeoutsSchema = z.strictObject({
+  /** Opening a PostgreSQL connection. */
+  databaseConnectMs: z.number().int().positive().default(2000),
+  /** One SQL statement (PostgreSQL statement_timeout, and the client's own query deadline). */
+  databaseStatementMs: z.number().int().positive().default(2500),
+  /** Waiting for a free connection from the pool. */
+  databasePoolWaitMs: z.number().int().positive().default(2000),
+  /** Opening a Redis connection. */
+  redisConnectMs: z.number().int().positive().default(2000),
+  /** One Redis command. */
+  redisCommandMs: z.number().int().positive().default(1500),
+  /** The embedded database's wait for its single backend (the wire server's floor). */
+  embeddedFloorMs: z.number().int().positive().default(2500),
+  /** Graceful shutdown: in-flight requests, then connections; the process exits after this at the latest. */
+  shutdownMs: z.number().int().positive().default(10_000),
+});
+
 export const configSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
@@ -152,7 +169,12 @@ export const configSchema = z.strictObject({
   metrics: z.strictObject({
     enabled: z.boolean().default(true),
     port: z.number().int().min(0).max(65535).optional(),
-  }).default({ enabled: true }),
+    /**
+     * In production /metrics is served only on `port` unless this says the main port may serve
+     * it (behind a proxy that keeps it from the internet).
+     */
+    public: z.boolean().default(false),
+  }).default({ enabled: true, public: false }),
   /**
    * Clients, API resources and roles cached in each instance's memory, dropped on any change
    * (LISTEN/NOTIFY; see src/cache/config-cache.ts). Turn off when PostgreSQL is reached through
@@ -161,6 +183,17 @@ export const configSchema = z.strictObject({
   configCache: z.strictObject({
     enabled: z.boolean().default(true),
   }).default({ enabled: true }),
+  /**
+   * Deadlines on every dependency, in milliseconds, so a frozen PostgreSQL or Redis turns into a
+   * quick 503 instead of requests that never end. Defaults suit a request budget of about 3 s.
+   */
+  timeouts: timeoutsSchema.default(() => timeoutsSchema.parse({})),
+  /**
+   * A refresh token presented again by the same client within this many seconds of its rotation
+   * (parallel refreshes, a retry after a lost response) gets the same successor instead of
+   * revoking the grant; later, a replay revokes the grant (RFC 9700 §4.14.2). 0 turns it off.
+   */
+  refreshTokenGraceSeconds: z.number().int().min(0).max(300).default(10),
   /** Sign-in with Google, GitHub or OpenID Connect providers; one button per entry, in order. */
   upstreams: z.array(upstreamSchema).default([]).superRefine((upstreams, ctx) => {
     const seen = new Set<string>();
