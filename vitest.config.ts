@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Test databases are copies of one template made per run, not an initdb (PGlite) or a full
+    // migration (PostgreSQL) per file: test/helpers/templates.ts; this allocates and removes them.
+    globalSetup: ['test/setup/templates.ts'],
   },
 });

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  closeOnSignals(servers, () => deps.close(), logger);
+  closeOnSignals(servers, deps, logger, { deadlineMs: config.timeouts.shutdownMs });
 }
 
 main().catch(exitOnStartupError('demo'));

@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import type { Deps } from './deps.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { requestContext } from './http/request-context.ts';
+import { outageScope } from './http/outage-scope.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { interactionRouter } from './interactions/routes.ts';
 import { accountPageRouter } from './account-pages/routes.ts';
@@ -12,8 +13,12 @@ import { adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
-import { measureRequests, metricsRouter } from './observability/http.ts';
+import { measureRequests, metricsOnMainPort, metricsRouter } from './observability/http.ts';
 import { healthRouter } from './http/health.ts';
+import { checkRequestBytes, replaceFormField } from './http/request-bytes.ts';
+import { createRefreshGrace } from './oidc/refresh-grace.ts';
+import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
+import { authorizationPost } from './oidc/authorization-post.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
 export function createApp(deps: Deps): Koa {
@@ -35,6 +40,7 @@ export function createApp(deps: Deps): Koa {
   // First, so the request duration covers everything below, error pages included.
   if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestContext(deps.logger));
+  app.use(outageScope());
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
   app.use(errorHandler(deps.logger, deps.renderPage));
   // oidc-provider is a Koa app of its own. Its middleware runs on our context, as koa-mount
@@ -48,10 +54,27 @@ export function createApp(deps: Deps): Koa {
   // The provider's hot endpoints go straight to it: none of our routers below would match them,
   // and matching every route of every router on each token request is measurable.
   const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
-  app.use(async (ctx, next) => (providerPaths.has(ctx.path) ? toProvider(ctx) : next()));
+  // Every route, ours and the provider's: NUL, lone surrogates and invalid UTF-8 are a 400 here,
+  // before any of them reaches PostgreSQL. 64 KiB is the largest body any parser below accepts
+  // (the admin API's JSON). The hot endpoints keep the parsed form in ctx.request.body (the
+  // refresh grace step reads and rewrites it); our routers parse their own.
+  app.use(checkRequestBytes({ maxBodyBytes: 64 * 1024, keepParsedBody: (ctx) => providerPaths.has(ctx.path) }));
+  const refreshGrace = createRefreshGrace({
+    rotations: deps.refreshRotations, graceSeconds: deps.config.refreshTokenGraceSeconds, logger: deps.logger, replaceFormField,
+  });
+  const introspectJwt = createJwtIntrospection({
+    provider, issuer: deps.config.issuer, signingKeys: deps.signingKeys, records: deps.jwtAccessTokenRecords,
+  });
+  app.use(async (ctx, next) => {
+    if (!providerPaths.has(ctx.path)) return next();
+    if (ctx.path === '/token') return refreshGrace(ctx, () => toProvider(ctx));
+    if (ctx.path === '/token/introspection') return introspectJwt(ctx, () => toProvider(ctx));
+    return toProvider(ctx);
+  });
+  app.use(authorizationPost({ path: '/auth', runProvider: toProvider }));
 
   // With a metrics port configured, main.ts serves /metrics there instead (see observability/http.ts).
-  if (deps.metrics && deps.config.metrics.port === undefined) app.use(metricsRouter(deps.metrics).routes());
+  if (deps.metrics && metricsOnMainPort(deps.config)) app.use(metricsRouter(deps.metrics).routes());
 
   app.use(pages.routes());
   app.use(healthRouter(deps).routes());

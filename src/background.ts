@@ -13,7 +13,8 @@ export function createBackground(logger: Logger) {
     run(what: string, task: () => Promise<unknown>): void {
       const promise = new Promise<void>((resolve) => setImmediate(resolve))
         .then(task)
-        .then(() => undefined, (error: unknown) => logger.error({ err: error, task: what }, 'background task failed'))
+        // The reason on the line itself, so an alert on it needs no stack trace to be read.
+        .then(() => undefined, (error: unknown) => logger.error({ err: error, task: what, reason: error instanceof Error ? error.message : String(error) }, 'background task failed'))
         .finally(() => running.delete(promise));
       running.add(promise);
     },

@@ -1,6 +1,7 @@
 import { createRedisClient, type RedisClient } from './db/redis-connect.ts';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
+import type { Adapter } from 'oidc-provider';
 import type { Config } from './config/schema.ts';
 import { connectDatabase } from './db/connect.ts';
 import type { Database } from './db/database.ts';
@@ -31,7 +32,9 @@ import { createSelfService, type SelfService } from './accounts/self-service.ts'
 import { deleteExpiredTokens } from './accounts/tokens-repository.ts';
 import { createAuditLog, type AuditLog } from './audit/service.ts';
 import { createUserAdmin, type UserAdmin } from './accounts/user-admin.ts';
-import { createLimiterFactory, deleteExpiredRateLimits } from './security/rate-limits.ts';
+import { createLimiterFactory } from './security/rate-limits.ts';
+import { deleteExpiredRateLimits } from './security/counters-sql.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { createLoginProtection } from './security/login-protection.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { createBackground, type Background } from './background.ts';
@@ -42,6 +45,9 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { instrumentAdapterFactory } from './observability/instrument-adapter.ts';
 import { createConfigCache, noConfigCache, touchesConfig, type ConfigCache } from './cache/config-cache.ts';
 import { listenForChanges } from './db/listen.ts';
+import { createRedisRefreshRotations, createSqlRefreshRotations, type RefreshRotations } from './oidc/refresh-rotations.ts';
+import { watchProvider } from './oidc/diagnostics.ts';
+import { JWT_RECORD_MODEL } from './oidc/jwt-introspection.ts';
 
 export interface Deps {
   config: Config;
@@ -76,8 +82,18 @@ export interface Deps {
   metrics: Metrics | null;
   /** Clients, resources and roles remembered between requests (a no-op cache when off). */
   configCache: ConfigCache;
+  /** Which request rotated a refresh token into what, for the grace window (src/oidc/refresh-grace.ts). */
+  refreshRotations: RefreshRotations;
+  /** Records of the JWT access tokens issued under a grant, for introspection (src/oidc/jwt-introspection.ts). */
+  jwtAccessTokenRecords: Adapter;
   close(): Promise<void>;
+  /** What close() has not finished yet, by name, for a shutdown cut short (src/lifecycle.ts). */
+  unclosed(): string[];
 }
+
+/** Run by close(), in order; `label` names it when a shutdown deadline cuts it short. */
+type Cleanup = (() => Promise<unknown> | void) & { label?: string };
+const labelled = (label: string, cleanup: () => Promise<unknown> | void): Cleanup => Object.assign(cleanup, { label });
 
 /** The channel migration 0014 notifies on whenever a cached table changes. */
 const CONFIG_CHANNEL = 'idp_config_changed';
@@ -87,12 +103,15 @@ const CONFIG_CHANNEL = 'idp_config_changed';
 const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
 
 /** The composition root: the one place that opens connections and wires services together. */
-export async function buildDeps(config: Config, options: { role: 'server' | 'cli'; logger?: Logger }): Promise<Deps> {
+export async function buildDeps(config: Config, options: { role: 'server' | 'cli'; logger?: Logger; clock?: Clock }): Promise<Deps> {
   const logger = options.logger ?? createAppLogger(config);
+  // Lock windows, rate-limit windows and link expiry follow this clock; tests pass one they move.
+  const clock = options.clock ?? systemClock;
   const metrics = options.role === 'server' && config.metrics.enabled ? createMetrics() : null;
-  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: options.role });
+  const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: options.role, timeouts: config.timeouts });
   if (metrics) db.setObserver((operation, seconds, ok) => metrics.observeQuery(operation, seconds, ok));
-  const cleanups: Array<() => Promise<unknown> | void> = [() => db.close()];
+  const cleanups: Cleanup[] = [labelled('database', () => db.close())];
+  const finished = new Set<Cleanup>();
   try {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'database migrated');
@@ -100,10 +119,10 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     let redis: RedisClient | null = null;
     if (config.redisUrl) {
       // The CLI never touches provider state, so it connects only if something asks.
-      redis = createRedisClient(config.redisUrl, { lazyConnect: true });
+      redis = createRedisClient(config.redisUrl, { lazyConnect: true, timeouts: config.timeouts });
       redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
       const client = redis;
-      cleanups.unshift(() => client.quit().catch(() => client.disconnect()));
+      cleanups.unshift(labelled('redis', () => client.quit().catch(() => client.disconnect())));
       if (options.role === 'server') await redis.connect();
     }
     const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix) : createSqlAdapterFactory(db);
@@ -111,39 +130,39 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     if (options.role === 'server') {
       const sweep = async () => {
         await deleteExpiredTokens(db);
-        if (!redis) await Promise.all([deleteExpiredPayloads(db), deleteExpiredRateLimits(db)]);
+        if (!redis) await Promise.all([deleteExpiredPayloads(db), deleteExpiredRateLimits(db, clock.now())]);
       };
       const timer = setInterval(() => {
         sweep().catch((error: unknown) => logger.warn({ err: error }, 'expired state cleanup failed'));
       }, CLEANUP_INTERVAL_MS);
       timer.unref();
-      cleanups.unshift(() => clearInterval(timer));
+      cleanups.unshift(labelled('cleanup timer', () => clearInterval(timer)));
     }
 
     const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }) });
     const audit = createAuditLog(db, logger);
-    const limiter = createLimiterFactory({ redis, db, prefix: config.redisKeyPrefix });
+    const limiter = createLimiterFactory({ redis, db, prefix: config.redisKeyPrefix, clock });
     const protection = createLoginProtection(limiter, { lockout: config.lockout, perAccount: config.limits.loginFailuresPerAccount, perIp: config.limits.loginFailuresPerIp });
     const signIn = createSignInService({
       accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,
       onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
     });
     const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, logger });
-    cleanups.unshift(() => mailer.close());
+    cleanups.unshift(labelled('mailer', () => mailer.close()));
     // Drained before the mailer and the database close: its tasks use both.
     const background = createBackground(logger);
-    cleanups.unshift(() => background.drain());
+    cleanups.unshift(labelled('background tasks', () => background.drain()));
     const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db });
     const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
     const selfService = createSelfService({
       db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: 'Sign-in' }), limiter, limits: config.limits,
-      ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger,
+      ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger, clock,
     });
     const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
     const federation = createFederationService(db, async (email, password, context) => {
       const result = await signIn.signIn(email, password, context);
       return result.ok ? result.account : null;
-    }, attempts);
+    }, attempts, audit);
     let configCache: ConfigCache = noConfigCache;
     // The CLI runs one command and exits: nothing to cache. A server caches unless told not to.
     if (options.role === 'server' && config.configCache.enabled) {
@@ -167,7 +186,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
           notify: () => cache.invalidate(),
           state: (listening) => cache.setActive(listening),
         }, logger);
-        cleanups.unshift(() => feed.close());
+        cleanups.unshift(labelled('change feed', () => feed.close()));
       }
       configCache = cache;
     }
@@ -182,6 +201,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       config, stateAdapter, clientAdapter, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
     metrics?.instrumentProvider(provider);
+    watchProvider(provider, { logger, audit, background, metrics });
     const clients = createClientService(db, async (metadata: ClientMetadata) => {
       try {
         await provider.Client.validate(metadata);
@@ -193,7 +213,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     return {
       config, logger, db, redis, provider, accounts, clients, resources, rbac, consents, renderPage,
       csrf: createCsrf(cookieKeys[0]!),
-      upstreams: createUpstreams(config.upstreams),
+      upstreams: createUpstreams(config.upstreams, { timeoutMs: config.timeouts.upstreamMs }),
       federation,
       issuer: config.issuer,
       signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource,
@@ -202,9 +222,15 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       passwordMinLength: config.passwordMinLength,
       metrics,
       configCache,
+      jwtAccessTokenRecords: stateAdapter(JWT_RECORD_MODEL),
+      refreshRotations: redis ? createRedisRefreshRotations(redis, config.redisKeyPrefix) : createSqlRefreshRotations(db),
       async close() {
-        for (const cleanup of cleanups) await cleanup();
+        for (const cleanup of cleanups) {
+          await cleanup();
+          finished.add(cleanup);
+        }
       },
+      unclosed: () => cleanups.filter((cleanup) => !finished.has(cleanup)).map((cleanup) => cleanup.label ?? 'cleanup'),
     };
   } catch (error) {
     for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);

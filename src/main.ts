@@ -6,7 +6,7 @@ import { buildDeps } from './deps.ts';
 import { createApp } from './app.ts';
 import { createAppLogger } from './log.ts';
 import { closeOnSignals, exitOnStartupError } from './lifecycle.ts';
-import { createMetricsServer } from './observability/http.ts';
+import { createMetricsServer, metricsOnMainPort } from './observability/http.ts';
 
 const started = performance.now();
 
@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     startupMs: Math.round(performance.now() - started),
   }, 'identity provider listening');
 
-  closeOnSignals(servers, () => deps.close(), logger);
+  if (deps.metrics && config.metrics.port === undefined && !metricsOnMainPort(config)) {
+    logger.warn('metrics are collected but not served: in production /metrics is served on METRICS_PORT, or on the main port with METRICS_PUBLIC=true');
+  }
+
+  closeOnSignals(servers, deps, logger, { deadlineMs: config.timeouts.shutdownMs });
 }
 
 main().catch(exitOnStartupError('idp'));

@@ -12,6 +12,8 @@ export interface Account {
   picture: string | null;
   locale: string | null;
   disabled: boolean;
+  /** Epoch ms: sessions and tokens established before it are refused (see migration 0015). */
+  sessionsValidAfter: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -38,11 +40,12 @@ interface AccountRow {
   picture: string | null;
   locale: string | null;
   disabled: boolean;
+  sessions_valid_after: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const ACCOUNT_COLUMNS = ['id', 'email', 'email_verified', 'password_hash', 'name', 'given_name', 'family_name', 'picture', 'locale', 'disabled', 'created_at', 'updated_at'] as const;
+const ACCOUNT_COLUMNS = ['id', 'email', 'email_verified', 'password_hash', 'name', 'given_name', 'family_name', 'picture', 'locale', 'disabled', 'sessions_valid_after', 'created_at', 'updated_at'] as const;
 
 const toAccount = (row: AccountRow): Account => ({
   id: row.id,
@@ -55,6 +58,8 @@ const toAccount = (row: AccountRow): Account => ({
   picture: row.picture,
   locale: row.locale,
   disabled: row.disabled,
+  // bigint arrives as a string from pg.
+  sessionsValidAfter: row.sessions_valid_after === null ? null : Number(row.sessions_valid_after),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -82,6 +87,12 @@ const EFFECTIVE_ROLE_NAMES = `ARRAY(WITH RECURSIVE held(id) AS (
  * The account with its effective role names, in one round trip (findAccount runs on every
  * userinfo call).
  */
+/** Refuses, from now on, every session and token of the account established before `at` (epoch ms). */
+export async function updateSessionsValidAfter(db: Queryable, id: string, at: number): Promise<void> {
+  if (!UUID.test(id)) return;
+  await db.query('UPDATE accounts SET sessions_valid_after = GREATEST(coalesce(sessions_valid_after, 0), $2) WHERE id = $1', [id, at]);
+}
+
 export async function findAccountWithRolesById(db: Queryable, id: string): Promise<(Account & { roles: string[] }) | null> {
   if (!UUID.test(id)) return null;
   // Columns named, not a.*: a prepared statement must keep its result shape when a migration

@@ -16,6 +16,7 @@ import { consumeToken, findValidToken, insertToken, retireTokens } from './token
 import { hashPassword } from './password.ts';
 import { emailSchema, type AccountService } from './service.ts';
 import type { RequestContext } from './sign-in.ts';
+import type { Clock } from '../clock.ts';
 
 export interface SelfServiceLimits {
   registrationsPerIp: Rate;
@@ -53,8 +54,10 @@ export function createSelfService(deps: {
   protection: LoginProtection;
   background: Background;
   logger: Logger;
+  /** Decides when a mailed link expires. */
+  clock: Clock;
 }) {
-  const { db, accounts, audit, limits } = deps;
+  const { db, accounts, audit, limits, clock } = deps;
   const limiters = {
     registerIp: deps.limiter('register-ip', limits.registrationsPerIp),
     registerEmail: deps.limiter('register-email', limits.registrationsPerEmail),
@@ -77,16 +80,14 @@ export function createSelfService(deps: {
   }
 
   const link = (path: string, token: string) => `${deps.issuer}${path}?token=${token}`;
-  const hours = Math.round(deps.ttl.emailVerification / 3600);
-  const minutes = Math.round(deps.ttl.passwordReset / 60);
 
   async function sendVerification(account: Account, context: RequestContext): Promise<void> {
     const token = await db.transaction(async (tx) => {
-      const value = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification });
+      const value = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification }, clock.now());
       await audit.record({ event: 'email.verification_sent', accountId: account.id, email: account.email, ip: context.ip, userAgent: context.userAgent }, tx);
       return value;
     });
-    mail(account.email, 'verify-email', { name: account.name, link: link('/account/verify-email', token), expiresInHours: hours });
+    mail(account.email, 'verify-email', { name: account.name, link: link('/account/verify-email', token), expiresInSeconds: deps.ttl.emailVerification });
   }
 
   return {
@@ -112,7 +113,7 @@ export function createSelfService(deps: {
         try {
           created = await db.transaction(async (tx) => {
             const account = await insertAccount(tx, { email: email.data, emailVerified: false, passwordHash, name: name.data });
-            const token = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification });
+            const token = await insertToken(tx, { accountId: account.id, purpose: 'verify_email', email: account.email, ttlSeconds: deps.ttl.emailVerification }, clock.now());
             await audit.record({ event: 'account.registered', accountId: account.id, ...where }, tx);
             return { account, token };
           });
@@ -122,7 +123,7 @@ export function createSelfService(deps: {
           const raced = await accounts.findByEmail(email.data);
           return raced ? alreadyRegistered(raced) : undefined;
         }
-        mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token), expiresInHours: hours });
+        mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token), expiresInSeconds: deps.ttl.emailVerification });
       });
       return { ok: true };
     },
@@ -141,13 +142,13 @@ export function createSelfService(deps: {
 
     /** True when the link is one we sent and it is still usable (the page shows a form only then). */
     async isValidLink(token: string, purpose: 'verify_email' | 'reset_password'): Promise<boolean> {
-      return (await findValidToken(db, token, purpose)) !== null;
+      return (await findValidToken(db, token, purpose, clock.now())) !== null;
     },
 
     /** Uses a verification link: the account's email is verified. Null when the link is not valid. */
     async verifyEmail(token: string, context: RequestContext): Promise<Account | null> {
       return db.transaction(async (tx) => {
-        const used = await consumeToken(tx, token, 'verify_email');
+        const used = await consumeToken(tx, token, 'verify_email', clock.now());
         if (!used) return null;
         const account = await findAccountById(tx, used.accountId);
         // A link sent to an address the account no longer has verifies nothing.
@@ -171,11 +172,11 @@ export function createSelfService(deps: {
           return;
         }
         const token = await db.transaction(async (tx) => {
-          const value = await insertToken(tx, { accountId: account.id, purpose: 'reset_password', email: account.email, ttlSeconds: deps.ttl.passwordReset });
+          const value = await insertToken(tx, { accountId: account.id, purpose: 'reset_password', email: account.email, ttlSeconds: deps.ttl.passwordReset }, clock.now());
           await audit.record({ event: 'password_reset.requested', accountId: account.id, ...where }, tx);
           return value;
         });
-        mail(account.email, 'reset-password', { link: link('/account/reset-password', token), expiresInMinutes: minutes });
+        mail(account.email, 'reset-password', { link: link('/account/reset-password', token), expiresInSeconds: deps.ttl.passwordReset });
       });
       return { ok: true };
     },
@@ -187,16 +188,17 @@ export function createSelfService(deps: {
      */
     async resetPassword(token: string, password: string, context: RequestContext): Promise<{ ok: true } | { ok: false; field: 'link'; message: string } | FieldProblem> {
       const invalidLink = { ok: false, field: 'link', message: 'This reset link has expired or was already used. Ask for a new one.' } as const;
-      const pending = await findValidToken(db, token, 'reset_password');
+      const pending = await findValidToken(db, token, 'reset_password', clock.now());
       const account = pending ? await findAccountById(db, pending.accountId) : null;
       if (!pending || !account) return invalidLink;
       const check = accounts.passwordPolicy.check(password, { email: account.email });
       if (!check.ok) return { ok: false, field: 'password', message: check.message };
       const passwordHash = await hashPassword(password);
       const done = await db.transaction(async (tx) => {
-        if (!(await consumeToken(tx, token, 'reset_password'))) return false;
+        const now = clock.now();
+        if (!(await consumeToken(tx, token, 'reset_password', now))) return false;
         await updateAccountPasswordHash(tx, account.id, passwordHash);
-        await retireTokens(tx, account.id, 'reset_password');
+        await retireTokens(tx, account.id, 'reset_password', now);
         // The link reached the mailbox, so the address is the person's.
         if (pending.email.toLowerCase() === account.email.toLowerCase()) await markEmailVerified(tx, account.id);
         const consents = await deleteConsentsOf(tx, account.id);
@@ -207,7 +209,7 @@ export function createSelfService(deps: {
       const revoked = await deps.revokeAccountState(account.id);
       await deps.protection.clear(account.email);
       deps.logger.info({ event: 'password_reset.revoked', accountId: account.id, records: revoked }, 'sessions, grants and tokens revoked after password reset');
-      mail(account.email, 'password-changed', { when: new Date().toUTCString() });
+      mail(account.email, 'password-changed', { when: new Date(clock.now()).toUTCString() });
       return { ok: true };
     },
   };

@@ -144,22 +144,33 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
 
     /** OIDC claims for an active account, or null when it is missing or disabled. */
     async claims(id: string): Promise<AccountClaims | null> {
+      return (await this.forProvider(id))?.claims ?? null;
+    },
+
+    /**
+     * What oidc-provider needs of an active account in one read: its claims, and the time
+     * before which its sessions and tokens no longer count (null: never revoked).
+     */
+    async forProvider(id: string): Promise<{ claims: AccountClaims; sessionsValidAfter: number | null } | null> {
       const account = await findAccountWithRolesById(db, id);
       if (!account || account.disabled) return null;
-      const { roles } = account;
-      const claims: AccountClaims = {
-        sub: account.id,
-        email: account.email,
-        email_verified: account.emailVerified,
-        updated_at: Math.floor(account.updatedAt.getTime() / 1000),
-        roles,
-      };
-      if (account.name) claims.name = account.name;
-      if (account.givenName) claims.given_name = account.givenName;
-      if (account.familyName) claims.family_name = account.familyName;
-      if (account.picture) claims.picture = account.picture;
-      if (account.locale) claims.locale = account.locale;
-      return claims;
+      return { claims: toClaims(account), sessionsValidAfter: account.sessionsValidAfter };
     },
   };
+}
+
+function toClaims(account: Account & { roles: string[] }): AccountClaims {
+  const claims: AccountClaims = {
+    sub: account.id,
+    email: account.email,
+    email_verified: account.emailVerified,
+    updated_at: Math.floor(account.updatedAt.getTime() / 1000),
+    roles: account.roles,
+  };
+  if (account.name) claims.name = account.name;
+  if (account.givenName) claims.given_name = account.givenName;
+  if (account.familyName) claims.family_name = account.familyName;
+  if (account.picture) claims.picture = account.picture;
+  if (account.locale) claims.locale = account.locale;
+  return claims;
 }

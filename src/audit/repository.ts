@@ -14,7 +14,14 @@ export type AuditEventName =
   | 'password.changed'
   | 'account.disabled'
   | 'account.enabled'
-  | 'account.deleted';
+  | 'account.deleted'
+  | 'token.replay_detected'
+  | 'federation.signed_in'
+  | 'federation.account_created'
+  | 'federation.linked'
+  | 'federation.unlinked'
+  | 'federation.refused'
+  | 'federation.failed';
 
 export interface AuditEvent {
   event: AuditEventName;

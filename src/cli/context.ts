@@ -9,6 +9,8 @@ type Env = Record<string, string | undefined>;
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** All of standard input, for --password-stdin; absent where there is none to read. */
+  stdin?(): Promise<string>;
 }
 
 export interface CliContext {
@@ -48,7 +50,7 @@ export function createCliContext(options: { env: Env; cwd: string; io: CliIo }):
       // buildDeps migrates as it connects and keeps the names to itself; connecting directly
       // lets this command report what it applied, without generating keys or building a provider.
       const [{ connectDatabase }, { migrate }] = await Promise.all([import('../db/connect.ts'), import('../db/migrate.ts')]);
-      const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli' });
+      const db = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli', timeouts: config.timeouts });
       try {
         return await migrate(db);
       } finally {

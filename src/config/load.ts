@@ -71,6 +71,7 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['REDIS_COMMAND_TIMEOUT_MS', ['timeouts', 'redisCommandMs'], int],
   ['EMBEDDED_FLOOR_TIMEOUT_MS', ['timeouts', 'embeddedFloorMs'], int],
   ['SHUTDOWN_TIMEOUT_MS', ['timeouts', 'shutdownMs'], int],
+  ['UPSTREAM_TIMEOUT_MS', ['timeouts', 'upstreamMs'], int],
 ];
 
 

@@ -4,6 +4,12 @@ import { redisUrlProblem } from '../db/redis-connect.ts';
 // Every TTL is explicit (seconds) so an operator can read what tokens live for without
 // knowing oidc-provider's defaults. Values follow RFC 9700 guidance: short-lived codes and
 // access tokens, longer refresh tokens that rotate on every use.
+// A mailed link states its lifetime ("expires in 30 minutes", src/mail/templates.ts), so it is
+// whole minutes; and it must outlive a slow mail delivery and a person finding the message.
+const linkTtl = z.number().int()
+  .min(300, 'a mailed link must live at least 300 seconds (5 minutes), or it may expire before the mail arrives')
+  .refine((seconds) => seconds % 60 === 0, 'a mailed link lives whole minutes (a multiple of 60 seconds): the mail states its lifetime');
+
 const ttlSchema = z.strictObject({
   accessToken: z.number().int().positive().default(3600),
   authorizationCode: z.number().int().positive().max(600).default(60),
@@ -12,9 +18,9 @@ const ttlSchema = z.strictObject({
   refreshToken: z.number().int().positive().default(14 * 24 * 3600),
   interaction: z.number().int().positive().default(3600),
   /** Email verification links (single-use). */
-  emailVerification: z.number().int().positive().default(24 * 3600),
+  emailVerification: linkTtl.max(30 * 86_400).default(24 * 3600),
   /** Password reset links (single-use). */
-  passwordReset: z.number().int().positive().max(24 * 3600).default(30 * 60),
+  passwordReset: linkTtl.max(24 * 3600).default(30 * 60),
   session: z.number().int().positive().default(14 * 24 * 3600),
   grant: z.number().int().positive().default(14 * 24 * 3600),
 });
@@ -107,16 +113,24 @@ const lockoutSchema = z.strictObject({
 const timeoutsSchema = z.strictObject({
   /** Opening a PostgreSQL connection. */
   databaseConnectMs: z.number().int().positive().default(2000),
-  /** One SQL statement (PostgreSQL statement_timeout, and the client's own query deadline). */
-  databaseStatementMs: z.number().int().positive().default(2500),
+  /**
+   * One SQL statement: PostgreSQL's statement_timeout; the client stops waiting 500 ms later.
+   * 1500 keeps a request that meets a frozen database within a 3 s answer (src/db/deadlines.ts).
+   */
+  databaseStatementMs: z.number().int().positive().default(1500),
   /** Waiting for a free connection from the pool. */
   databasePoolWaitMs: z.number().int().positive().default(2000),
   /** Opening a Redis connection. */
   redisConnectMs: z.number().int().positive().default(2000),
-  /** One Redis command. */
-  redisCommandMs: z.number().int().positive().default(1500),
+  /**
+   * One Redis command. With auto-pipelining a command may first wait for the batch in flight
+   * before it, so a request meets up to twice this: 1000 keeps it within a 3 s answer.
+   */
+  redisCommandMs: z.number().int().positive().default(1000),
   /** The embedded database's wait for its single backend (the wire server's floor). */
   embeddedFloorMs: z.number().int().positive().default(2500),
+  /** One request to an upstream identity provider (discovery, token, JWKS, userinfo, GitHub's API). */
+  upstreamMs: z.number().int().positive().default(10_000),
   /** Graceful shutdown: in-flight requests, then connections; the process exits after this at the latest. */
   shutdownMs: z.number().int().positive().default(10_000),
 });
@@ -202,6 +216,17 @@ export const configSchema = z.strictObject({
       seen.add(upstream.id);
     });
   }),
+}).superRefine((config, ctx) => {
+  // Settings that are each valid but cannot work together.
+  if (config.lockout.stepSeconds > config.lockout.maxSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['lockout', 'stepSeconds'], message: `the first lock (${config.lockout.stepSeconds} s) cannot be longer than lockout.maxSeconds (${config.lockout.maxSeconds} s)` });
+  }
+  if (config.refreshTokenGraceSeconds >= config.ttl.refreshToken) {
+    ctx.addIssue({ code: 'custom', path: ['refreshTokenGraceSeconds'], message: `must be shorter than ttl.refreshToken (${config.ttl.refreshToken} s)` });
+  }
+  if (config.timeouts.databaseStatementMs >= config.timeouts.shutdownMs || config.timeouts.redisCommandMs >= config.timeouts.shutdownMs) {
+    ctx.addIssue({ code: 'custom', path: ['timeouts', 'shutdownMs'], message: 'must be longer than the statement and command timeouts, or shutdown cuts off work that would still finish' });
+  }
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { postgresPoolOptions, type DatabaseTimeouts } from './deadlines.ts';
+import { TransactionScope } from './transaction-scope.ts';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -30,14 +32,22 @@ export type QueryObserver = (operation: string, seconds: number, ok: boolean) =>
 export type WriteObserver = (statement: string) => void;
 
 export interface Database extends Queryable {
-  /** Runs fn inside BEGIN/COMMIT on one connection; rolls back when fn throws. */
+  /**
+   * Runs fn inside BEGIN/COMMIT on one connection; rolls back when fn throws. Everything fn does
+   * goes through `tx`: the pool (`query`, `withConnection`, `transaction`) refuses to be used from
+   * inside fn (TransactionMisuseError, see transaction-scope.ts).
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Runs fn on one dedicated connection (session-level advisory locks need that). */
+  /**
+   * Runs fn on a connection of its own, outside the pool and without statement deadlines:
+   * session-level advisory locks need one connection, and waiting for such a lock or migrating a
+   * large table takes as long as it takes. Only opening the connection has a deadline.
+   */
   withConnection<T>(fn: (client: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   /** True when this is the embedded PGlite database. */
   readonly embedded: boolean;
-  /** The pg pool underneath, for libraries that take one (rate-limiter-flexible). */
+  /** The pg pool underneath, for what needs connections of its own (the LISTEN feed's settings). */
   readonly pool: pg.Pool;
   /** Installs (or, with undefined, removes) the observer of query timings; metrics use it. */
   setObserver(observer: QueryObserver | undefined): void;
@@ -65,24 +75,43 @@ function report(observed: Observed, operation: string, started: number, ok: bool
   observed.observer?.(operation, (performance.now() - started) / 1000, ok);
 }
 
-/** `pending`: inside a transaction, the writes to report once it commits. */
-function wrap(client: pg.PoolClient | pg.Pool, embedded: boolean, observed: Observed, pending?: string[]): Queryable {
+/**
+ * An error the server sent (pg.DatabaseError) leaves the connection usable; anything else (a
+ * deadline, a broken socket) leaves it in an unknown state, so it must be closed, not reused.
+ */
+const leavesConnectionUsable = (error: unknown): boolean => error instanceof pg.DatabaseError;
+
+interface WrapOptions {
+  /** Inside a transaction: the writes to report once it commits. */
+  pending?: string[];
+  /** Told when a statement failed in a way that leaves the connection unusable. */
+  onBroken?: (error: Error) => void;
+  /** On the pool: refuses to run from inside a transaction's callback. */
+  scope?: TransactionScope;
+}
+
+function wrap(client: pg.PoolClient | pg.Pool | pg.Client, embedded: boolean, observed: Observed, options: WrapOptions = {}): Queryable {
+  const { pending, onBroken, scope } = options;
   return {
-    async query<R>(text: string, values?: unknown[], options?: { name?: string }) {
+    async query<R>(text: string, values?: unknown[], queryOptions?: { name?: string }) {
+      scope?.assertOutside('db.query()');
       const started = performance.now();
       let ok = false;
       try {
         // PGlite is one backend session behind every pooled connection, so a statement named on
         // one connection already exists for the next and PostgreSQL would refuse it.
-        const result = options?.name && !embedded ? await client.query({ name: options.name, text, values: values ?? [] }) : await client.query(text, values);
+        const result = queryOptions?.name && !embedded ? await client.query({ name: queryOptions.name, text, values: values ?? [] }) : await client.query(text, values);
         ok = true;
         if (observed.writes && isWrite(result)) {
           if (pending) pending.push(text);
           else observed.writes(text);
         }
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      } catch (error) {
+        if (onBroken && !leavesConnectionUsable(error)) onBroken(error as Error);
+        throw error;
       } finally {
-        if (observed.observer) report(observed, options?.name ?? 'query', started, ok);
+        if (observed.observer) report(observed, queryOptions?.name ?? 'query', started, ok);
       }
     },
   };
@@ -99,7 +128,9 @@ export function createDatabase(pool: pg.Pool, options: {
   onNotification?: Database['onNotification'];
 }): Database {
   const observed: Observed = { observer: options.observe };
-  const pooled = wrap(pool, options.embedded, observed);
+  const scope = new TransactionScope();
+  // pool.query hands back (and pg-pool closes) the connection of any statement that failed.
+  const pooled = wrap(pool, options.embedded, observed, { scope });
   let closed = false;
   return {
     embedded: options.embedded,
@@ -113,31 +144,51 @@ export function createDatabase(pool: pg.Pool, options: {
       observed.writes = observer;
     },
     async transaction(fn) {
+      scope.assertOutside('db.transaction()');
       const started = performance.now();
       let ok = false;
       const client = await pool.connect();
       const writes: string[] = [];
+      let broken: Error | undefined;
+      const markBroken = (error: Error) => {
+        broken ??= error;
+      };
+      // pg-pool listens for errors only on idle connections; without a listener here, a socket
+      // failing between two statements of the transaction would be an uncaught exception.
+      client.on('error', markBroken);
+      const control = (statement: string) => client.query(statement).catch((error: unknown) => {
+        if (!leavesConnectionUsable(error)) markBroken(error as Error);
+        throw error;
+      });
       try {
-        await client.query('BEGIN');
-        const result = await fn(wrap(client, options.embedded, observed, writes));
-        await client.query('COMMIT');
+        await control('BEGIN');
+        const result = await scope.run(() => fn(wrap(client, options.embedded, observed, { pending: writes, onBroken: markBroken })));
+        await control('COMMIT');
         ok = true;
         for (const statement of writes) observed.writes?.(statement);
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that stopped answering would only time out once more on ROLLBACK; closing
+        // it rolls the transaction back on the server just the same.
+        if (!broken) await control('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        client.off('error', markBroken);
+        client.release(broken);
         if (observed.observer) report(observed, 'transaction', started, ok);
       }
     },
     async withConnection(fn) {
-      const client = await pool.connect();
+      scope.assertOutside('db.withConnection()');
+      // The pool's own settings, less the statement deadlines (see the interface).
+      const { Client = pg.Client, ...settings } = pool.options as pg.PoolConfig & { Client?: typeof pg.Client };
+      const client = new Client({ ...settings, statement_timeout: undefined, query_timeout: undefined });
+      client.on('error', () => undefined); // reported to the statement that was waiting
+      await client.connect();
       try {
         return await fn(wrap(client, options.embedded, observed));
       } finally {
-        client.release();
+        await client.end().catch(() => undefined);
       }
     },
     async close() {
@@ -149,8 +200,9 @@ export function createDatabase(pool: pg.Pool, options: {
   };
 }
 
-export function connectPostgres(url: string, max = 10): Database {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+/** Without `timeouts`, nothing has a deadline (tests' maintenance connections: CREATE DATABASE). */
+export function connectPostgres(url: string, max = 10, timeouts?: DatabaseTimeouts): Database {
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, ...(timeouts ? postgresPoolOptions(timeouts) : {}) });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   return createDatabase(pool, { embedded: false });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { createDatabase, type Database } from './database.ts';
+import { embeddedPoolOptions, type DatabaseTimeouts } from './deadlines.ts';
 import { PGliteWireServer } from './pglite-wire-server.ts';
 
 /**
@@ -59,15 +60,16 @@ function tryLock(path: string, role: EmbeddedRole): boolean {
   }
 }
 
-function clientPool(dataDir: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max });
+function clientPool(dataDir: string, max: number, timeouts: DatabaseTimeouts | undefined): pg.Pool {
+  const pool = new pg.Pool({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max, ...(timeouts ? embeddedPoolOptions(timeouts) : {}) });
   pool.on('error', () => undefined);
   return pool;
 }
 
 async function ownerIsServing(dataDir: string): Promise<boolean> {
   if (!existsSync(join(dataDir, socketName))) return false;
-  const client = new pg.Client({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
+  // An owner that is stopped (SIGSTOP, a debugger) accepts the connection and never answers.
+  const client = new pg.Client({ host: dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000, query_timeout: 2000 });
   try {
     await client.connect();
     await client.query('select 1');
@@ -84,8 +86,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Opens the embedded database under dataDir. A CLI joins a running owner as a client; a server
  * waits briefly for a CLI owner to finish, and refuses to share the directory with another server.
+ * Without `timeouts`, nothing has a deadline and a connection may wait for its turn forever.
  */
-export async function openEmbedded(dataDir: string, role: EmbeddedRole, options: { waitMs?: number; poolSize?: number } = {}): Promise<Database> {
+export async function openEmbedded(dataDir: string, role: EmbeddedRole, options: { waitMs?: number; poolSize?: number; timeouts?: DatabaseTimeouts } = {}): Promise<Database> {
   const socketPath = join(dataDir, socketName);
   if (socketPath.length > MAX_SOCKET_PATH) {
     throw new EmbeddedDatabaseError(`DATA_DIR path is too long for a unix socket (${socketPath.length} > ${MAX_SOCKET_PATH} characters): choose a shorter DATA_DIR`);
@@ -96,14 +99,14 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole, options:
   const deadline = Date.now() + (options.waitMs ?? 15_000);
 
   for (;;) {
-    if (tryLock(lockPath, role)) return own(dataDir, lockPath, socketPath, poolSize);
+    if (tryLock(lockPath, role)) return own(dataDir, lockPath, socketPath, poolSize, options.timeouts);
     const holder = readLock(lockPath);
     if (holder && !alive(holder.pid)) {
       rmSync(lockPath, { force: true });
       continue;
     }
     if (holder && (await ownerIsServing(dataDir))) {
-      if (role === 'cli') return createDatabase(clientPool(dataDir, poolSize), { embedded: true });
+      if (role === 'cli') return createDatabase(clientPool(dataDir, poolSize, options.timeouts), { embedded: true });
       if (holder.role === 'server') {
         throw new EmbeddedDatabaseError(`another idp server (pid ${holder.pid}) is using ${dataDir}; the embedded database serves one server. Stop it, or set DATABASE_URL to run several instances`);
       }
@@ -115,13 +118,18 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole, options:
   }
 }
 
-async function own(dataDir: string, lockPath: string, socketPath: string, poolSize: number): Promise<Database> {
+// An honest transaction pauses between its statements only for the application's own work (a
+// key generated, a password hashed elsewhere); one idle this many turns of the floor wait is
+// stuck, and everyone behind it is already failing.
+const IDLE_HOLDER_FLOOR_WAITS = 4;
+
+async function own(dataDir: string, lockPath: string, socketPath: string, poolSize: number, timeouts: DatabaseTimeouts | undefined): Promise<Database> {
   let db: PGlite | undefined;
   let server: PGliteWireServer | undefined;
   try {
     rmSync(socketPath, { force: true }); // left behind by a process that died
     db = await PGlite.create(join(dataDir, 'pglite'));
-    server = new PGliteWireServer(db, socketPath);
+    server = new PGliteWireServer(db, socketPath, timeouts ? { floorWaitMs: timeouts.embeddedFloorMs, idleHolderMs: IDLE_HOLDER_FLOOR_WAITS * timeouts.embeddedFloorMs } : {});
     await server.start();
   } catch (error) {
     await server?.stop().catch(() => undefined);
@@ -131,7 +139,7 @@ async function own(dataDir: string, lockPath: string, socketPath: string, poolSi
   }
   const ownedDb = db;
   const ownedServer = server;
-  return createDatabase(clientPool(dataDir, poolSize), {
+  return createDatabase(clientPool(dataDir, poolSize, timeouts), {
     embedded: true,
     onNotification: (listener) => ownedServer.onNotification(listener),
     async onClose() {

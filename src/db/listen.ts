@@ -23,6 +23,8 @@ export interface ChangeFeedOptions {
   checkMs?: number;
 }
 
+const CLOSE_WAIT_MS = 1000;
+
 /**
  * LISTEN on one channel over a connection of its own (a pooled one would be handed back and
  * stop listening), reconnecting after any failure. Resolves once the first attempt has either
@@ -120,7 +122,16 @@ export async function listenForChanges(
       if (last) {
         last.removeAllListeners();
         last.on('error', () => undefined);
-        await last.end().catch(() => undefined);
+        // A listening session has nothing to flush, and a server that stopped answering never
+        // acknowledges the goodbye: waiting for it would hold up everything closed after the feed.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          last.end().catch(() => undefined),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, CLOSE_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
       }
     },
   };

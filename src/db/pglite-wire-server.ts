@@ -10,6 +10,10 @@ import type { PGlite } from '@electric-sql/pglite';
  * Sync) and a whole transaction together. pglite-socket 0.2's multiplexer only keeps
  * transactions together, so under load one connection's Bind can land on another's Parse and a
  * query returns somebody else's rows; hence this server.
+ *
+ * Taking turns must not become waiting forever: a connection that waits for the floor longer
+ * than floorWaitMs gets an error instead, and one that holds it while sending nothing for longer
+ * than idleHolderMs (a stuck transaction, a stopped CLI) is rolled back and disconnected.
  */
 
 const SSL_REQUEST = 80_877_103;
@@ -42,37 +46,105 @@ function dispatchNotifications(reply: Uint8Array, listener: NotificationListener
   }
 }
 
-/** A FIFO mutex: acquire() resolves with the function that releases it. */
-class Floor {
-  #tail: Promise<void> = Promise.resolve();
+export interface WireServerOptions {
+  /**
+   * How long a connection waits for the floor before its statement fails with SQLSTATE 55P03
+   * (lock_not_available); unset: as long as it takes.
+   */
+  floorWaitMs?: number;
+  /**
+   * How long a connection may hold the floor while sending nothing (inside a transaction, or in
+   * the middle of an exchange) before it is rolled back and disconnected, like PostgreSQL's
+   * idle_in_transaction_session_timeout; unset: no limit.
+   */
+  idleHolderMs?: number;
+}
 
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => (release = resolve));
-    const ready = this.#tail.then(() => release);
-    this.#tail = this.#tail.then(() => next);
-    return ready;
+/** A FIFO mutex whose waiters may give up: acquire() resolves with the release function, or null. */
+class Floor {
+  #held = false;
+  readonly #queue: Array<() => void> = [];
+
+  acquire(waitMs: number | undefined): Promise<(() => void) | null> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const grant = () => {
+        clearTimeout(timer);
+        resolve(this.#releaser());
+      };
+      this.#queue.push(grant);
+      if (waitMs !== undefined) {
+        timer = setTimeout(() => {
+          const index = this.#queue.indexOf(grant);
+          if (index < 0) return;
+          this.#queue.splice(index, 1);
+          resolve(null);
+        }, waitMs);
+      }
+    });
+  }
+
+  /** Hands the floor to the next waiter, or frees it; calling it again does nothing. */
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#held = false;
+    };
   }
 }
+
+/** A backend message: type byte, Int32 length (itself included), body. */
+function backendMessage(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, 'latin1');
+  header.writeInt32BE(4 + body.length, 1);
+  return Buffer.concat([header, body]);
+}
+
+/** ErrorResponse (protocol "Message Formats"): each field a code byte and a NUL-terminated string. */
+function errorResponse(severity: 'ERROR' | 'FATAL', sqlState: string, message: string, hint: string): Buffer {
+  const fields = [['S', severity], ['V', severity], ['C', sqlState], ['M', message], ['H', hint]] as const;
+  return backendMessage('E', Buffer.concat([...fields.map(([code, value]) => Buffer.from(`${code}${value}\0`, 'utf8')), Buffer.from([0])]));
+}
+
+/** ReadyForQuery, idle: a connection without the floor has no transaction open. */
+const READY_IDLE = backendMessage('Z', Buffer.from('I', 'latin1'));
+const SYNC_MESSAGE = new Uint8Array([SYNC, 0, 0, 0, 4]);
 
 class Connection {
   readonly #db: PGlite;
   readonly #floor: Floor;
   readonly #socket: Socket;
+  readonly #options: WireServerOptions;
   #buffer: Buffer = Buffer.alloc(0);
   #started = false;
   #release: (() => void) | null = null;
   #work: Promise<void> = Promise.resolve();
   #closed = false;
+  /** The backend has seen part of an extended-protocol exchange from us, not yet its Sync. */
+  #midExchange = false;
+  /** After a refused extended-protocol message: the rest of that exchange is skipped, up to its Sync. */
+  #discarding = false;
+  #idleTimer: NodeJS.Timeout | undefined;
   readonly #onNotification: NotificationListener | undefined;
 
-  constructor(db: PGlite, floor: Floor, socket: Socket, onNotification?: NotificationListener) {
+  constructor(db: PGlite, floor: Floor, socket: Socket, options: WireServerOptions, onNotification?: NotificationListener) {
     this.#db = db;
     this.#floor = floor;
     this.#socket = socket;
+    this.#options = options;
     this.#onNotification = onNotification;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      clearTimeout(this.#idleTimer);
       this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
       this.#work = this.#work.then(() => this.#drain()).catch(() => {
         this.#socket.destroy();
@@ -80,6 +152,7 @@ class Connection {
     });
     socket.on('error', () => undefined); // a client vanishing is normal; close handles it
     socket.on('close', () => {
+      clearTimeout(this.#idleTimer);
       this.#closed = true;
       this.#work = this.#work.then(() => this.#abandon());
     });
@@ -104,6 +177,7 @@ class Connection {
   }
 
   async #drain(): Promise<void> {
+    clearTimeout(this.#idleTimer);
     for (let message = this.#nextMessage(); message && !this.#closed; message = this.#nextMessage()) {
       if (message.type === null) {
         const code = message.bytes.length >= 8 ? Buffer.from(message.bytes).readInt32BE(4) : 0;
@@ -119,13 +193,77 @@ class Connection {
         this.#socket.end();
         return;
       }
-      this.#release ??= await this.#floor.acquire();
+      if (this.#discarding) {
+        if (message.type === SYNC) {
+          this.#discarding = false;
+          this.#socket.write(READY_IDLE);
+        }
+        continue;
+      }
+      if (!this.#release) {
+        const release = await this.#floor.acquire(this.#options.floorWaitMs);
+        if (this.#closed) {
+          release?.();
+          return;
+        }
+        if (!release) {
+          this.#refuse(message.type);
+          continue;
+        }
+        this.#release = release;
+      }
       const reply = await this.#db.execProtocolRaw(new Uint8Array(message.bytes));
       if (this.#onNotification && reply.length) dispatchNotifications(reply, this.#onNotification);
       if (reply.length && !this.#closed) this.#socket.write(reply);
       const endsExchange = message.type === null || message.type === SYNC || message.type === QUERY;
+      this.#midExchange = !endsExchange;
       if (endsExchange && !this.#db.isInTransaction()) this.#yieldFloor();
     }
+    if (this.#release && !this.#closed && this.#options.idleHolderMs !== undefined) {
+      this.#idleTimer = setTimeout(() => this.#expel(), this.#options.idleHolderMs);
+    }
+  }
+
+  /**
+   * The floor did not come within floorWaitMs. Like PostgreSQL after an error in the extended
+   * protocol (protocol "Extended Query"), the rest of the exchange is skipped up to its Sync, which is answered
+   * with ReadyForQuery; a simple Query is one exchange; a start-up cannot go on.
+   */
+  #refuse(type: number | null): void {
+    const fatal = type === null;
+    this.#socket.write(errorResponse(
+      fatal ? 'FATAL' : 'ERROR',
+      '55P03',
+      `waited more than ${this.#options.floorWaitMs} ms for the embedded database: another connection has been holding it`,
+      'The embedded database runs one transaction at a time; a long or stuck one (a CLI command, a transaction that waits for something) makes others wait. EMBEDDED_FLOOR_TIMEOUT_MS sets this limit.',
+    ));
+    if (fatal) {
+      this.#closed = true;
+      this.#socket.end();
+    } else if (type === QUERY || type === SYNC) {
+      this.#socket.write(READY_IDLE);
+    } else {
+      this.#discarding = true;
+    }
+  }
+
+  /** Held the floor while sending nothing for idleHolderMs: roll back, let the others on, hang up. */
+  #expel(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#work = this.#work.then(async () => {
+      try {
+        await this.#resetBackend();
+      } finally {
+        this.#yieldFloor();
+        this.#socket.end(errorResponse(
+          'FATAL',
+          '25P03',
+          `terminating connection: it held the embedded database for more than ${this.#options.idleHolderMs} ms without sending anything`,
+          'A transaction must not wait for other work while it is open; its changes were rolled back.',
+        ));
+      }
+    });
   }
 
   #yieldFloor(): void {
@@ -134,11 +272,19 @@ class Connection {
     release?.();
   }
 
+  /** Leaves the single backend as the next connection expects it: no exchange, no transaction. */
+  async #resetBackend(): Promise<void> {
+    if (!this.#release) return;
+    if (this.#midExchange) await this.#db.execProtocolRaw(SYNC_MESSAGE);
+    this.#midExchange = false;
+    if (this.#db.isInTransaction()) await this.#db.exec('ROLLBACK');
+  }
+
   /** A client that disconnects mid-transaction must not leave the backend inside it. */
   async #abandon(): Promise<void> {
     if (!this.#release) return;
     try {
-      if (this.#db.isInTransaction()) await this.#db.exec('ROLLBACK');
+      await this.#resetBackend();
     } finally {
       this.#yieldFloor();
     }
@@ -152,10 +298,12 @@ export class PGliteWireServer {
   readonly #sockets = new Set<Socket>();
   #server: Server | null = null;
   readonly #listeners = new Set<NotificationListener>();
+  readonly #options: WireServerOptions;
 
-  constructor(db: PGlite, path: string) {
+  constructor(db: PGlite, path: string, options: WireServerOptions = {}) {
     this.#db = db;
     this.#path = path;
+    this.#options = options;
   }
 
   /** Hears every notification on a channel the session LISTENs to (see dispatchNotifications). */
@@ -171,7 +319,7 @@ export class PGliteWireServer {
     const server = createServer((socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
-      new Connection(this.#db, this.#floor, socket, this.#notify);
+      new Connection(this.#db, this.#floor, socket, this.#options, this.#notify);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

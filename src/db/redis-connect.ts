@@ -146,9 +146,17 @@ export function redisUrlProblem(url: string): string | null {
   }
 }
 
+/** The Redis deadlines of `config.timeouts`, in milliseconds. */
+export interface RedisTimeouts {
+  redisConnectMs: number;
+  redisCommandMs: number;
+}
+
 export interface RedisClientOptions {
   /** Connect on the first command or on connect() rather than at once. */
   lazyConnect?: boolean;
+  /** Without them, a Redis that accepts connections and never answers holds every request. */
+  timeouts?: RedisTimeouts;
 }
 
 // A command waits for at most two reconnection attempts before it fails, so a request does not
@@ -165,17 +173,27 @@ export type RedisClientPlan =
   | { kind: 'sentinel'; options: RedisOptions }
   | { kind: 'cluster'; nodes: RedisNode[]; options: ClusterOptions };
 
+/**
+ * ioredis' deadlines: connectTimeout bounds opening the socket; commandTimeout fails a command
+ * without a reply ("Command timed out") while the connection stays, so once the server answers
+ * again the late replies are matched to those commands and dropped, and the next ones succeed.
+ */
+function deadlines(timeouts: RedisTimeouts | undefined): Pick<RedisOptions, 'connectTimeout' | 'commandTimeout'> {
+  return timeouts ? { connectTimeout: timeouts.redisConnectMs, commandTimeout: timeouts.redisCommandMs } : {};
+}
+
 /** What createRedisClient passes to ioredis for that URL (exposed so tests can check it). */
 export function redisClientPlan(url: string, options: RedisClientOptions = {}): RedisClientPlan {
   const target = parseRedisUrl(url);
   const lazy = options.lazyConnect === undefined ? {} : { lazyConnect: options.lazyConnect };
+  const timed = deadlines(options.timeouts);
   const auth = (credentials: Credentials) => ({
     ...(credentials.username === undefined ? {} : { username: credentials.username }),
     ...(credentials.password === undefined ? {} : { password: credentials.password }),
   });
   switch (target.kind) {
     case 'standalone':
-      return { kind: 'standalone', url: target.url, options: { ...lazy, ...AUTO_PIPELINING, maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST } };
+      return { kind: 'standalone', url: target.url, options: { ...lazy, ...AUTO_PIPELINING, maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, ...timed } };
     case 'sentinel':
       return {
         kind: 'sentinel',
@@ -183,6 +201,9 @@ export function redisClientPlan(url: string, options: RedisClientOptions = {}): 
           ...lazy,
           ...AUTO_PIPELINING,
           maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
+          ...timed,
+          // Asking the sentinels where the master is must not hang either.
+          ...(options.timeouts ? { sentinelCommandTimeout: options.timeouts.redisCommandMs } : {}),
           sentinels: target.sentinels,
           name: target.name,
           db: target.db,
@@ -195,7 +216,8 @@ export function redisClientPlan(url: string, options: RedisClientOptions = {}): 
       return {
         kind: 'cluster',
         nodes: target.nodes,
-        options: { ...lazy, ...AUTO_PIPELINING, redisOptions: { maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, ...auth(target) } },
+        // Each node's connection carries the deadlines; the cluster routes commands to them.
+        options: { ...lazy, ...AUTO_PIPELINING, redisOptions: { maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, ...timed, ...auth(target) } },
       };
   }
 }

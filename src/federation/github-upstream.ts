@@ -19,14 +19,14 @@ const emailsSchema = z.array(z.object({ email: z.string(), primary: z.boolean(),
  * exchange against its fixed endpoints, then the REST API says who the person is. The email that
  * counts is the one GitHub marks both primary and verified; any other address is unverified.
  */
-export function createGitHubUpstream(settings: GitHubUpstreamConfig): Upstream {
+export function createGitHubUpstream(settings: GitHubUpstreamConfig, timeoutSeconds = UPSTREAM_TIMEOUT_SECONDS): Upstream {
   const server: client.ServerMetadata = {
     issuer: settings.webUrl,
     authorization_endpoint: `${settings.webUrl}/login/oauth/authorize`,
     token_endpoint: `${settings.webUrl}/login/oauth/access_token`,
   };
   const configuration = new client.Configuration(server, settings.clientId, settings.clientSecret, client.ClientSecretPost(settings.clientSecret));
-  configuration.timeout = UPSTREAM_TIMEOUT_SECONDS;
+  configuration.timeout = timeoutSeconds;
   configuration[client.customFetch] = githubTokenErrorsAsHttpErrors;
   if (new URL(settings.webUrl).protocol === 'http:' || new URL(settings.apiUrl).protocol === 'http:') client.allowInsecureRequests(configuration);
 

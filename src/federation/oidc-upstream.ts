@@ -13,13 +13,13 @@ const DISCOVERY_MAX_AGE_MS = 24 * 3600 * 1000;
  * (TLS authenticates the issuer); we turn them on (enableNonRepudiationChecks) so a token that
  * does not verify against the upstream's JWKS is refused whatever the transport.
  */
-export function createOidcUpstream(settings: OidcUpstreamConfig): Upstream {
+export function createOidcUpstream(settings: OidcUpstreamConfig, timeoutSeconds = UPSTREAM_TIMEOUT_SECONDS): Upstream {
   let cached: { at: number; configuration: Promise<client.Configuration> } | undefined;
 
   async function discover(): Promise<client.Configuration> {
     const insecure = new URL(settings.issuer).protocol === 'http:'; // loopback only (config schema)
     const discovered = await client.discovery(new URL(settings.issuer), settings.clientId, undefined, undefined, {
-      timeout: UPSTREAM_TIMEOUT_SECONDS,
+      timeout: timeoutSeconds,
       ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
     });
     const metadata = discovered.serverMetadata();
@@ -27,7 +27,7 @@ export function createOidcUpstream(settings: OidcUpstreamConfig): Upstream {
     const methods = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
     const auth = methods.includes('client_secret_basic') ? client.ClientSecretBasic(settings.clientSecret) : client.ClientSecretPost(settings.clientSecret);
     const configuration = new client.Configuration(metadata, settings.clientId, settings.clientSecret, auth);
-    configuration.timeout = UPSTREAM_TIMEOUT_SECONDS;
+    configuration.timeout = timeoutSeconds;
     if (insecure) client.allowInsecureRequests(configuration);
     client.enableNonRepudiationChecks(configuration);
     return configuration;

@@ -7,6 +7,7 @@ import { AppError, isAppError, isUniqueViolation } from '../errors.ts';
 import type { AttemptStore } from './attempt-store.ts';
 import { deleteIdentity, findIdentity, findIdentityOfAccount, hasIdentityAt, insertIdentity, listIdentitiesOf, touchIdentity, type FederatedIdentity } from './identities-repository.ts';
 import type { AuthorizationChecks, UpstreamProfile } from './upstream.ts';
+import type { AuditLog } from '../audit/service.ts';
 
 /** A redirect to an upstream in flight, stored under its state. */
 export interface Attempt {
@@ -73,7 +74,7 @@ export type FederationService = ReturnType<typeof createFederationService>;
 /** Checks a local password with the same limits and audit as the login form. */
 export type CheckPassword = (email: string, password: string, context: RequestContext) => Promise<Account | null>;
 
-export function createFederationService(db: Database, checkPassword: CheckPassword, store: AttemptStore) {
+export function createFederationService(db: Database, checkPassword: CheckPassword, store: AttemptStore, audit?: AuditLog) {
   /**
    * The account rules, in order: a known identity signs in its account; a verified upstream email
    * matching a verified local email links; a match where either side is unverified needs the
@@ -136,11 +137,14 @@ export function createFederationService(db: Database, checkPassword: CheckPasswo
      * Removes the account's link to an upstream, so that upstream account no longer signs in here
      * (an operator's fix when an upstream email was reassigned, for example).
      */
-    async unlink(email: string, upstreamId: string): Promise<void> {
+    async unlink(email: string, upstreamId: string, actor = 'admin'): Promise<void> {
       const account = await requireAccount(email);
-      if (!(await deleteIdentity(db, account.id, upstreamId))) {
-        throw new AppError('identity.not_found', `${account.email} has no identity linked at ${upstreamId}`, 404);
-      }
+      await db.transaction(async (tx) => {
+        if (!(await deleteIdentity(tx, account.id, upstreamId))) {
+          throw new AppError('identity.not_found', `${account.email} has no identity linked at ${upstreamId}`, 404);
+        }
+        await audit?.record({ event: 'federation.unlinked', accountId: account.id, email: account.email, details: { upstream: upstreamId, actor } }, tx);
+      });
     },
 
     saveAttempt: (attempt: Attempt, ttlSeconds: number) => store.put(`state:${attempt.checks.state}`, attempt, ttlSeconds),

@@ -58,8 +58,9 @@ export class UpstreamError extends Error {
   }
 }
 
-// oauth4webapi codes for responses that arrived but were not what a working server sends.
-const unreachableCodes = new Set(['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_PARSE_ERROR']);
+// oauth4webapi codes for responses that arrived but were not what a working server sends, and
+// for a request its timeout ended (OAUTH_TIMEOUT: nothing came back in time).
+const unreachableCodes = new Set(['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_PARSE_ERROR', 'OAUTH_TIMEOUT']);
 
 /** Maps openid-client's errors onto our failure reasons; anything unexpected is rethrown. */
 export function toUpstreamError(error: unknown, upstream: string): UpstreamError {
@@ -72,6 +73,7 @@ export function toUpstreamError(error: unknown, upstream: string): UpstreamError
     return new UpstreamError('token_rejected', `${upstream} refused the request: ${error.error}`, { cause: error, upstreamCode: error.error });
   }
   if (error instanceof client.ClientError) {
+    if (error.code === 'OAUTH_TIMEOUT') return new UpstreamError('unreachable', `${upstream} did not answer in time`, { cause: error });
     if (error.code && unreachableCodes.has(error.code)) return new UpstreamError('unreachable', `${upstream} sent an unusable response: ${error.message}`, { cause: error });
     return new UpstreamError('invalid_response', `${upstream} response failed validation: ${error.message}`, { cause: error });
   }
@@ -91,5 +93,5 @@ function describeNetworkError(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
-/** Seconds allowed for each request to an upstream; a person is waiting on the other end. */
+/** Seconds allowed for each request to an upstream by default (timeouts.upstreamMs); a person is waiting on the other end. */
 export const UPSTREAM_TIMEOUT_SECONDS = 10;

@@ -4,6 +4,7 @@ import { createOidcUpstream } from './oidc-upstream.ts';
 import type { Upstream } from './upstream.ts';
 
 /** The configured upstreams by id, in configuration order (the order of the login buttons). */
-export function createUpstreams(settings: UpstreamConfig[]): Map<string, Upstream> {
-  return new Map(settings.map((entry) => [entry.id, entry.kind === 'github' ? createGitHubUpstream(entry) : createOidcUpstream(entry)]));
+export function createUpstreams(settings: UpstreamConfig[], options: { timeoutMs: number }): Map<string, Upstream> {
+  const seconds = options.timeoutMs / 1000;
+  return new Map(settings.map((entry) => [entry.id, entry.kind === 'github' ? createGitHubUpstream(entry, seconds) : createOidcUpstream(entry, seconds)]));
 }

@@ -3,6 +3,8 @@ import { errors } from 'oidc-provider';
 import { isAppError } from '../errors.ts';
 import { RateLimitedError } from '../security/rate-limits.ts';
 import { toUnavailable, ServiceUnavailableError } from './unavailable.ts';
+import { RequestBytesError } from './request-bytes-error.ts';
+import { noteForLog } from './request-context.ts';
 import type { Logger } from '../log.ts';
 import type { RenderPage } from '../pages/render.ts';
 
@@ -20,6 +22,7 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
       let code = 'server_error';
       let message = 'The server could not complete the request. Try again later.';
       let title = 'Something went wrong';
+      let json: boolean | undefined;
       if (error instanceof ServiceUnavailableError) {
         status = 503;
         code = error.error;
@@ -34,6 +37,12 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
         code = 'interaction.expired';
         title = 'This sign-in request has expired';
         message = 'Go back to the application you came from and sign in again.';
+      } else if (error instanceof RequestBytesError) {
+        // Refused before routing, so any kind of caller: a browser asks for text/html and gets
+        // the page; anyone else the OAuth error JSON oidc-provider would send.
+        ({ status, message, title } = error);
+        json = !/text\/html/i.test(ctx.get('accept'));
+        code = json ? error.error : error.code;
       } else if (isAppError(error) && error.expose) {
         ({ status, code, message } = error);
         if (error instanceof RateLimitedError) {
@@ -53,7 +62,8 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
         logger.error({ err: error, id: ctx.state.requestId }, 'unhandled error');
       }
       ctx.status = status;
-      if (ctx.accepts('html', 'json') === 'json') {
+      noteForLog(ctx, { error: code, errorDescription: status < 500 ? message.slice(0, 200) : undefined });
+      if (json ?? ctx.accepts('html', 'json') === 'json') {
         ctx.body = { error: code, error_description: message };
       } else {
         ctx.type = 'html';

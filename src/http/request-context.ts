@@ -5,6 +5,10 @@ import type { Logger } from '../log.ts';
 export interface LogFields {
   clientId?: string | undefined;
   accountId?: string | undefined;
+  /** The error code a 4xx/5xx answer carried (an OAuth `error`, or one of ours). */
+  error?: string | undefined;
+  /** Its description, only when it can name no secret (see src/oidc/diagnostics.ts). */
+  errorDescription?: string | undefined;
 }
 
 /** Records the client and account a request is about, for its log line. */
@@ -28,7 +32,10 @@ export function requestContext(logger: Logger): Middleware {
       // oidc-provider's (src/oidc/provider.ts), which runs on this same context.
       const known = (ctx.state.log ?? {}) as LogFields;
       // Only the path: query strings carry codes, tokens and state.
-      logger.info({ id, method: ctx.method, path: ctx.path, status: ctx.status, ms, clientId: known.clientId, accountId: known.accountId }, 'request');
+      logger.info({
+        id, method: ctx.method, path: ctx.path, status: ctx.status, ms, clientId: known.clientId, accountId: known.accountId,
+        error: known.error, errorDescription: known.errorDescription,
+      }, 'request');
     }
   };
 }

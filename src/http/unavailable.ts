@@ -1,3 +1,5 @@
+import { noteOutage, outageSeen } from './outage-scope.ts';
+
 /**
  * When PostgreSQL or Redis cannot be reached, requests that need them fail at once with 503 and
  * say so, instead of hanging or answering 500. The error is shaped so that oidc-provider shows
@@ -22,9 +24,12 @@ export class ServiceUnavailableError extends Error {
   }
 }
 
-// Connection-level failures: the dependency is down or unreachable, not a bad query.
-const pgCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-const pgMessages = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|terminating connection/i;
+// Connection-level failures and deadlines: the dependency is down, unreachable or not answering
+// in time, not a bad query. 57014 is PostgreSQL's statement_timeout, 55P03 a lock (or the
+// embedded database's turn) not had in time, 25P03 a session cut for idling in a transaction;
+// 'Query read timeout' is pg's own deadline, 'timeout expired' its connect deadline.
+const pgCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '57014', '55P03', '25P03', '08000', '08001', '08003', '08006']);
+const pgMessages = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|terminating connection|Query read timeout|^timeout expired$/i;
 const redisMessages = /Stream isn't writeable|Connection is closed|max retries per request|Command timed out|ECONNREFUSED|connect ETIMEDOUT|ClusterAllFailedError|None of startup nodes is available/i;
 
 /** Which dependency an error says is unreachable, or null for any other error. */
@@ -45,16 +50,23 @@ export function unavailableDependency(error: unknown): 'database' | 'redis' | nu
 /** Rethrows connection failures as ServiceUnavailableError; anything else unchanged. */
 export function toUnavailable(error: unknown, fallback: 'database' | 'redis' = 'database'): unknown {
   const dependency = unavailableDependency(error);
-  return dependency ? (error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError(dependency ?? fallback, error)) : error;
+  if (!dependency) return error;
+  noteOutage(dependency);
+  return error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError(dependency ?? fallback, error);
 }
 
-/** Wraps every method of an object so connection failures surface as 503s. */
+/**
+ * Wraps every method of an object so connection failures surface as 503s; in a request that has
+ * already met an outage, a call fails at once instead of waiting again (see outage-scope.ts).
+ */
 export function failFast<T extends object>(target: T): T {
   return new Proxy(target, {
     get(object, property, receiver) {
       const value = Reflect.get(object, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
+        const down = outageSeen();
+        if (down) throw new ServiceUnavailableError(down, new Error(`not tried: this request already found the ${down} unavailable`));
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(object, args);
         } catch (error) {

@@ -9,6 +9,8 @@ import type { Upstream } from '../federation/upstream.ts';
 import type { SignInService } from '../accounts/sign-in.ts';
 import type { SelfService } from '../accounts/self-service.ts';
 import type { LoginRecorder } from '../observability/metrics.ts';
+import type { AuditLog } from '../audit/service.ts';
+import type { Background } from '../background.ts';
 
 /** What the interaction handlers need; wired in deps.ts. */
 export interface InteractionDeps {
@@ -27,6 +29,10 @@ export interface InteractionDeps {
   selfService: SelfService;
   /** Whether people may create accounts on the hosted pages. */
   registrationEnabled: boolean;
+  /** Security events: federated sign-ins, sign-ups, links and refusals. */
+  audit: AuditLog;
+  /** Work after the response (audit lines of failure pages). */
+  background: Background;
   /** Counts federated sign-ins; absent (or null) when metrics are off. */
   metrics?: LoginRecorder | null | undefined;
 }

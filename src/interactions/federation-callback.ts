@@ -76,9 +76,23 @@ export function finishFederation(deps: InteractionDeps): Middleware {
   };
 }
 
+export type FederatedOutcome = 'existing' | 'created' | 'linked' | 'linked_with_password';
+
+/** The audit event of each way an upstream sign-in can end well. */
+const auditedOutcomes: Record<FederatedOutcome, { event: 'federation.signed_in' | 'federation.account_created' | 'federation.linked'; reason: string | null }> = {
+  existing: { event: 'federation.signed_in', reason: null },
+  created: { event: 'federation.account_created', reason: 'first_sign_in' },
+  linked: { event: 'federation.linked', reason: 'verified_email' },
+  linked_with_password: { event: 'federation.linked', reason: 'password_confirmed' },
+};
+
 /** Finishes the login prompt for the account; consent follows as for a password login. */
-export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps, upstream: Upstream, accountId: string, outcome: string): Promise<void> {
+export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps, upstream: Upstream, accountId: string, outcome: FederatedOutcome): Promise<void> {
   deps.logger.info({ event: 'federation.signed_in', outcome, upstream: upstream.id, accountId, ip: ctx.ip, id: ctx.state.requestId }, 'signed in through upstream');
+  const audited = auditedOutcomes[outcome];
+  await deps.audit.record({
+    event: audited.event, reason: audited.reason, accountId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { upstream: upstream.id },
+  });
   deps.metrics?.recordLogin('federated', 'success');
   const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId, remember: true },

@@ -3,6 +3,8 @@ import type { Upstream, UpstreamFailure } from '../federation/upstream.ts';
 import type { Refusal } from '../federation/service.ts';
 import type { InteractionDeps } from './deps.ts';
 
+const upstreamFailures = new Set<FederationFailure>(['denied', 'upstream_error', 'unreachable', 'token_rejected', 'invalid_response']);
+
 /** Failures of the flow itself, next to the upstream's and the account rules' own. */
 export type FlowFailure = 'state_invalid' | 'too_many_attempts';
 export type FederationFailure = UpstreamFailure | Refusal | FlowFailure;
@@ -71,7 +73,7 @@ const pages: Record<FederationFailure, { status: number; title: (name: string) =
  */
 export function renderFederationFailure(
   ctx: Context,
-  { renderPage, logger, metrics }: Pick<InteractionDeps, 'renderPage' | 'logger' | 'metrics'>,
+  { renderPage, logger, metrics, audit, background }: Pick<InteractionDeps, 'renderPage' | 'logger' | 'metrics' | 'audit' | 'background'>,
   failure: { reason: FederationFailure; upstream: Pick<Upstream, 'id' | 'displayName'> | undefined; uid?: string | undefined; upstreamCode?: string | undefined; detail?: string | undefined },
 ): void {
   const name = failure.upstream?.displayName ?? 'the identity provider';
@@ -87,6 +89,14 @@ export function renderFederationFailure(
     id: ctx.state.requestId,
   }, 'upstream sign-in failed');
   metrics?.recordLogin('federated', failure.reason);
+  // Our own rules said no (refused); or the upstream, the network or the answer failed (failed).
+  background.run('audit federation failure', () => audit.record({
+    event: upstreamFailures.has(failure.reason) ? 'federation.failed' : 'federation.refused',
+    reason: failure.reason,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent') || null,
+    details: { upstream: failure.upstream?.id ?? null, upstreamError: failure.upstreamCode ?? null },
+  }));
   ctx.status = page.status;
   ctx.type = 'html';
   ctx.set('cache-control', 'no-store');

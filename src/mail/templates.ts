@@ -43,9 +43,19 @@ function httpUrl(value: unknown, field: string): string {
   throw new TypeError(`mail field ${field} must be an absolute http(s) URL`);
 }
 
-/** `2 hours`, `1 minute`: durations are whole, positive numbers chosen by the server. */
-function duration(value: unknown, unit: 'hour' | 'minute', field: string): string {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new TypeError(`mail field ${field} must be a positive whole number`);
+const UNITS = [['day', 86_400], ['hour', 3600], ['minute', 60]] as const;
+
+/**
+ * `2 hours`, `90 minutes`, `3 days`: a link lifetime in the largest unit that states it exactly.
+ * The configuration only admits whole minutes (src/config/schema.ts), so nothing is rounded.
+ */
+export function linkLifetime(seconds: unknown, field = 'expiresInSeconds'): string {
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 60 || seconds % 60 !== 0) {
+    throw new TypeError(`mail field ${field} must be a whole number of minutes, in seconds`);
+  }
+  // "24 hours" reads better than "1 day"; days only from two on.
+  const [unit, size] = UNITS.find(([name, length]) => seconds % length === 0 && (name !== 'day' || seconds >= 2 * length))!;
+  const value = seconds / size;
   return `${value} ${unit}${value === 1 ? '' : 's'}`;
 }
 
@@ -53,9 +63,9 @@ function duration(value: unknown, unit: 'hour' | 'minute', field: string): strin
 function prepare(template: MailTemplate, data: Record<string, unknown>): Record<string, unknown> {
   switch (template) {
     case 'verify-email':
-      return { name: shortName(data.name), link: httpUrl(data.link, 'link'), expiresIn: duration(data.expiresInHours, 'hour', 'expiresInHours') };
+      return { name: shortName(data.name), link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds) };
     case 'reset-password':
-      return { link: httpUrl(data.link, 'link'), expiresIn: duration(data.expiresInMinutes, 'minute', 'expiresInMinutes') };
+      return { link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds) };
     case 'registration-attempt':
       return { loginUrl: data.loginUrl == null ? null : httpUrl(data.loginUrl, 'loginUrl') };
     case 'password-changed':

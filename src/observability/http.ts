@@ -43,6 +43,16 @@ async function exposition(metrics: Metrics): Promise<{ contentType: string; body
   return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
 }
 
+/**
+ * Whether the main port serves /metrics: only without a metrics port and, in production, only
+ * when the operator says so (METRICS_PUBLIC=true, e.g. behind a proxy that keeps /metrics from
+ * the internet): unauthenticated metrics on an internet-facing port tell anyone about traffic
+ * and sign-in failures.
+ */
+export function metricsOnMainPort(config: { production: boolean; metrics: { enabled: boolean; port?: number | undefined; public: boolean } }): boolean {
+  return config.metrics.enabled && config.metrics.port === undefined && (!config.production || config.metrics.public);
+}
+
 /** GET /metrics on the main app (when no separate metrics port is configured). */
 export function metricsRouter(metrics: Metrics): Router {
   const router = new Router();

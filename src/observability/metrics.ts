@@ -18,6 +18,8 @@ export interface Metrics extends LoginRecorder {
   readonly dbQueryDuration: Histogram<'operation' | 'outcome'>;
   readonly adapterOperationDuration: Histogram<'model' | 'operation'>;
   readonly configCacheLookups: Counter<'result'>;
+  /** Used authorization codes and refresh tokens presented again (the grant is revoked). */
+  readonly tokenReplays: Counter<'token'>;
   /** The database observer hook (see Database.setObserver). */
   observeQuery(operation: string, seconds: number, ok: boolean): void;
   /** Counts the tokens oidc-provider issues, by grant type. */
@@ -96,8 +98,15 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const tokenReplays = new Counter({
+    name: 'idp_token_replays_total',
+    help: 'Used authorization codes and refresh tokens presented again after any grace window, by token (authorization_code, refresh_token); each revoked its grant.',
+    labelNames: ['token'] as const,
+    registers,
+  });
+
   return {
-    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups,
+    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups, tokenReplays,
     recordLogin(method, outcome) {
       logins.inc({ method, outcome });
     },

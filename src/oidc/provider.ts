@@ -13,6 +13,9 @@ import type { RenderPage } from '../pages/render.ts';
 import type { Logger } from '../log.ts';
 import { scopeClaims, supportedScopes } from './claims.ts';
 import { createFindAccount } from './find-account.ts';
+import { isGraceRetry } from './refresh-grace.ts';
+import { noteProviderError } from './diagnostics.ts';
+import { JWT_RECORD_MODEL, recordJwtAccessToken } from './jwt-introspection.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -54,6 +57,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const findAccount = createFindAccount(deps.accounts);
+  const jwtRecords = deps.stateAdapter(JWT_RECORD_MODEL);
   const unavailableAs503 = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -92,8 +96,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant: async (ctx) => unavailableAs503(() => loadExistingGrant(ctx, deps.consents)),
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    // Every refresh rotates: the used token is consumed and replaying it revokes the grant.
-    rotateRefreshToken: true,
+    // Every refresh rotates: the used token is consumed and replaying it revokes the grant; a
+    // repeat within the grace window is answered with the successor, unrotated (refresh-grace.ts).
+    rotateRefreshToken: (ctx) => !isGraceRetry(ctx),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -163,7 +168,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     formats: {
       customizers: {
         // Roles and permissions go into JWT access tokens, so an API can decide from the token alone.
-        jwt: async (ctx, token, jwt) => unavailableAs503(() => accessTokenClaims(rbacFor(ctx), token, jwt.payload)),
+        // A person's JWT also leaves the record that introspection checks (jwt-introspection.ts).
+        jwt: async (ctx, token, jwt) => unavailableAs503(async () => {
+          await Promise.all([
+            accessTokenClaims(rbacFor(ctx), token, jwt.payload),
+            recordJwtAccessToken(jwtRecords, token as Parameters<typeof recordJwtAccessToken>[1]),
+          ]);
+        }),
       },
     },
     ttl: {
@@ -192,7 +203,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         ctx.body = renderPage('error', { title: 'Temporarily unavailable', error: out.error, description: error.error_description });
         return;
       }
-      if (status >= 500) deps.logger.error({ err: error }, 'provider error');
+      // A 500 is logged with its stack by the server_error listener (src/oidc/diagnostics.ts).
+      noteForLog(ctx, { error: out.error, errorDescription: status < 500 ? out.error_description?.slice(0, 200) : undefined });
       ctx.type = 'html';
       ctx.body = renderPage('error', {
         title: 'Something went wrong',
@@ -211,6 +223,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       await next();
     } finally {
       if (ctx.status === 503) ctx.set('retry-after', '5');
+      noteProviderError(ctx);
       const entities = (ctx.oidc?.entities ?? {}) as { Client?: { clientId?: string }; Account?: { accountId?: string }; Session?: { accountId?: string } };
       noteForLog(ctx, {
         clientId: entities.Client?.clientId,

@@ -32,6 +32,7 @@ export type Admission =
  *   - at most loginFailuresPerIp failures per window per IP.
  * A point is taken before the password is evaluated and given back on success, so parallel
  * attempts cannot evaluate more passwords than the limits allow. A success clears the run.
+ * Every window (the run, the locks, the gate) opens and ends by the limiter's clock.
  */
 export function createLoginProtection(limiter: LimiterFactory, settings: { lockout: LockoutSettings; perAccount: Rate; perIp: Rate }) {
   const { lockout } = settings;
@@ -56,7 +57,7 @@ export function createLoginProtection(limiter: LimiterFactory, settings: { locko
         const gate = await consume(gates, accountKey);
         if (!gate.ok) return { allowed: false, reason: 'locked', retryAfterSeconds: gate.retryAfterSeconds };
         throughGate = true;
-      } else if (streak.res.consumedPoints === lockout.threshold) {
+      } else if (streak.consumed === lockout.threshold) {
         // The last attempt before a lock: close the gate now, not after this password is
         // evaluated, so attempts racing it are refused (failed() then sets the lock's length).
         await gates.block(accountKey, lockout.maxSeconds);
@@ -73,7 +74,7 @@ export function createLoginProtection(limiter: LimiterFactory, settings: { locko
         await Promise.all([refund(perAccount, accountKey), openGate()]);
         return { allowed: false, reason: 'ip_limit', retryAfterSeconds: byIp.retryAfterSeconds };
       }
-      return { allowed: true, attempt: { accountKey, ipKey, streak: streak.res.consumedPoints, throughGate } };
+      return { allowed: true, attempt: { accountKey, ipKey, streak: streak.consumed, throughGate } };
     },
 
     /** The password was right: the run ends and the hourly points come back. */
@@ -90,7 +91,7 @@ export function createLoginProtection(limiter: LimiterFactory, settings: { locko
     /** The password was wrong: returns the lock this failure started, if any. */
     async failed(attempt: Attempt): Promise<{ lockedForSeconds: number } | null> {
       if (attempt.streak < lockout.threshold && !attempt.throughGate) return null;
-      const lockNumber = (await locks.consume(attempt.accountKey)).consumedPoints;
+      const lockNumber = (await locks.take(attempt.accountKey)).consumed;
       const seconds = Math.min(lockout.stepSeconds * lockNumber, lockout.maxSeconds);
       await gates.block(attempt.accountKey, seconds);
       return { lockedForSeconds: seconds };

@@ -1,56 +1,67 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../db/redis-connect.ts';
-import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import type { CounterStore } from './counters.ts';
+import { createRedisCounterStore } from './counters-redis.ts';
+import { createSqlCounterStore } from './counters-sql.ts';
 
 export interface Rate {
   points: number;
   durationSeconds: number;
 }
 
-export type Limiter = RateLimiterStoreAbstract;
+/** Points taken so far in the key's window, and how long until the window ends. */
+export interface Taken {
+  consumed: number;
+  msBeforeNext: number;
+}
+
+/** Fixed-window counters under one name, each key counted on its own. */
+export interface Limiter {
+  /** The points a window allows. */
+  readonly points: number;
+  /** Takes points (never refuses: compare `consumed` with `points`, or use consume()). */
+  take(key: string, points?: number): Promise<Taken>;
+  /** Holds the key over its limit for `seconds` from now, whatever it had counted. */
+  block(key: string, seconds: number): Promise<void>;
+  /** Gives points back to the window still open; one that ended has nothing to give back. */
+  reward(key: string, points?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
 
 /**
  * Limiters live in the same store as the provider state, so every instance counts together:
  * Redis when configured, otherwise the `rate_limits` table (migrations/0012). All limiters
- * share one table; the key prefix tells them apart. rate-limiter-flexible updates a counter in
- * one atomic statement (a Lua script, or INSERT … ON CONFLICT … RETURNING), which is what makes
- * a limit hold under concurrency. That script touches one key per counter, so RateLimiterRedis
- * works alike with a standalone, Sentinel-managed or Cluster client.
+ * share one store; the key prefix tells them apart. A counter changes in one atomic step (a Lua
+ * script, or INSERT … ON CONFLICT … RETURNING), which is what makes a limit hold under
+ * concurrency. Windows open and end by the injected clock (src/clock.ts).
  */
-export function createLimiterFactory(options: { redis: RedisClient | null; db: Database; prefix: string }) {
+export function createLimiterFactory(options: { redis: RedisClient | null; db: Database; prefix: string; clock?: Clock }) {
+  const clock = options.clock ?? systemClock;
+  const store: CounterStore = options.redis ? createRedisCounterStore(options.redis) : createSqlCounterStore(options.db);
   return (name: string, rate: Rate): Limiter => {
-    const common = { keyPrefix: `${options.prefix}rl:${name}`, points: rate.points, duration: rate.durationSeconds };
-    if (options.redis) return new RateLimiterRedis({ ...common, storeClient: options.redis });
-    return new RateLimiterPostgres({
-      ...common,
-      storeClient: options.db.embedded ? unnamedStatements(options.db) : options.db.pool,
-      storeType: 'pool',
-      tableName: 'rate_limits',
-      tableCreated: true,
-      // Its own cleanup timer would keep processes (the CLI, tests) alive; deps.ts sweeps instead.
-      clearExpiredByTimeout: false,
-    });
+    // `limit:`, not the `rl:` of the rate-limiter-flexible counters these replace: those were
+    // plain strings on Redis, these are hashes, and a leftover must not fail with WRONGTYPE.
+    // The leftovers expire (Redis) or are swept (SQL) on their own.
+    const keyOf = (key: string) => `${options.prefix}limit:${name}:${key}`;
+    const windowMs = rate.durationSeconds * 1000;
+    return {
+      points: rate.points,
+      async take(key, points = 1) {
+        const now = clock.now();
+        const tally = await store.add(keyOf(key), points, now, windowMs);
+        return { consumed: tally.points, msBeforeNext: Math.max(0, tally.endsAt - now) };
+      },
+      block: (key, seconds) => store.set(keyOf(key), rate.points + 1, clock.now(), seconds * 1000),
+      reward: (key, points = 1) => store.subtract(keyOf(key), points, clock.now()),
+      delete: (key) => store.delete(keyOf(key)),
+    };
   };
 }
 
 export type LimiterFactory = ReturnType<typeof createLimiterFactory>;
-
-/**
- * The library names its prepared statements. PGlite is one backend session shared by every
- * pooled connection, so a name prepared through one connection already exists for the next and
- * PostgreSQL refuses it; on the embedded database the queries go unnamed.
- */
-function unnamedStatements(db: Database) {
-  return { query: (query: { text: string; values?: unknown[] }) => db.pool.query({ text: query.text, values: query.values ?? [] }) };
-}
-
-/** Deletes expired rows of the SQL store; returns how many. */
-export async function deleteExpiredRateLimits(db: Database): Promise<number> {
-  const { rowCount } = await db.query('DELETE FROM rate_limits WHERE expire IS NOT NULL AND expire < $1', [Date.now()]);
-  return rowCount;
-}
 
 /**
  * A stable, fixed-length key for an email or IP: keys stay within the store's 255 characters and
@@ -58,16 +69,13 @@ export async function deleteExpiredRateLimits(db: Database): Promise<number> {
  */
 export const limitKey = (value: string): string => createHash('sha256').update(value.trim().toLowerCase()).digest('base64url');
 
-export type Consumed = { ok: true; res: RateLimiterRes } | { ok: false; retryAfterSeconds: number; res: RateLimiterRes };
+export type Consumed = { ok: true; consumed: number } | { ok: false; consumed: number; retryAfterSeconds: number };
 
-/** Takes a point; `ok: false` when over the limit. Store failures are rethrown, not read as "limited". */
-export async function consume(limiter: Limiter, key: string, points = 1, options?: { customDuration?: number }): Promise<Consumed> {
-  try {
-    return { ok: true, res: await limiter.consume(key, points, options) };
-  } catch (error) {
-    if (error instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)), res: error };
-    throw error;
-  }
+/** Takes a point; `ok: false` when over the limit. Store failures are thrown, not read as "limited". */
+export async function consume(limiter: Limiter, key: string): Promise<Consumed> {
+  const taken = await limiter.take(key);
+  if (taken.consumed <= limiter.points) return { ok: true, consumed: taken.consumed };
+  return { ok: false, consumed: taken.consumed, retryAfterSeconds: Math.max(1, Math.ceil(taken.msBeforeNext / 1000)) };
 }
 
 /** Over a limit: 429 with Retry-After, as a page for people and JSON for API clients. */

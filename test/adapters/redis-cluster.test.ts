@@ -13,6 +13,8 @@ import { createRedisClient } from '../../src/db/redis-connect.ts';
 import { createRedisAdapterFactory } from '../../src/oidc/adapters/redis.ts';
 import { createAccountStateRevoker, createAccountStateStore } from '../../src/oidc/adapters/account-state.ts';
 import { createRedisAttemptStore } from '../../src/federation/attempt-store.ts';
+import { createRedisRefreshRotations } from '../../src/oidc/refresh-rotations.ts';
+import { refreshRotationsContract } from './refresh-rotations-contract.ts';
 import { consume, createLimiterFactory } from '../../src/security/rate-limits.ts';
 import type { Database } from '../../src/db/database.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -299,6 +301,10 @@ suite('Redis Cluster (three local masters)', () => {
       for (const key of keys) expect(await subject.redis.exists(key), key).toBe(1);
       expect(new Set(await Promise.all(keys.map(slotOf))).size).toBe(1);
       expect(await createAccountStateRevoker({ redis: subject.redis, prefix, db: unusedDatabase })(accountId)).toBe(3);
+    });
+
+    describe('refresh rotations (one key each)', () => {
+      refreshRotationsContract(() => createRedisRefreshRotations(subject.redis, subject.prefix));
     });
 
     it('keeps federation attempts, one key each', async () => {

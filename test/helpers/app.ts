@@ -10,6 +10,7 @@ import { buildDeps, type Deps } from '../../src/deps.ts';
 import { createApp } from '../../src/app.ts';
 import { createTestDatabaseSettings } from './database.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
+import type { Clock } from '../../src/clock.ts';
 
 /** A logger that keeps every line as an object, for tests that read the audit trail. */
 export function captureLogs(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -30,9 +31,10 @@ export interface TestApp {
  * The real application on a random loopback port, on a fresh database: embedded PGlite by
  * default, or PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI runs both).
  * `sharing`: another instance on that app's PostgreSQL database and Redis keys (not embedded),
- * which its close() leaves to the first.
+ * which its close() leaves to the first. `clock`: the time its services decide by (a testClock()
+ * that the test moves, instead of sleeping through lock windows and link lifetimes).
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger; sharing?: TestApp } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger; sharing?: TestApp; clock?: Clock } = {}): Promise<TestApp> {
   if (options.sharing && !options.sharing.storage.settings.databaseUrl) throw new Error('only an app on PostgreSQL can be shared');
   const ownDir = options.sharing ? mkdtempSync(join(tmpdir(), 'idp-')) : '';
   const fresh = options.sharing
@@ -54,7 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,
   }, fresh.settings.dataDir);
-  const deps = await buildDeps(config, { role: 'server', ...(options.logger ? { logger: options.logger } : {}) });
+  const deps = await buildDeps(config, { role: 'server', ...(options.logger ? { logger: options.logger } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   server.on('request', createApp(deps).callback());
   return {
     issuer,

@@ -20,6 +20,8 @@ export interface FakeOidcFaults {
   authorizeError?: string;
   /** Drop the connection of token requests, as an unreachable upstream would. */
   dropTokenRequests?: boolean;
+  /** Take token requests and never answer, as a stuck upstream would. */
+  hangTokenRequests?: boolean;
   /** Break one property of the ID token. */
   idToken?: 'wrong_signature' | 'wrong_aud' | 'wrong_nonce' | 'wrong_iss' | 'expired';
 }
@@ -177,6 +179,7 @@ export async function startFakeOidcUpstream(options: { hostname?: string; client
           req.socket.destroy();
           return;
         }
+        if (fake.faults.hangTokenRequests) return; // the client's own timeout has to end it
         const form = await readForm(req);
         const client = clientFrom(req, form);
         if (!client || client.id !== fake.clientId || client.secret !== fake.clientSecret) {

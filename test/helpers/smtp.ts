@@ -20,6 +20,11 @@ export interface CaughtMail {
 export interface SmtpServerOptions {
   /** Holds the reply to DATA this long, to model a slow server. */
   delayMs?: number;
+  /**
+   * Holds the reply to DATA until release(): the message is received (waitFor finds it) but not
+   * acknowledged, so a test can show by order, not by time, what did or did not wait for it.
+   */
+  hold?: boolean;
 }
 
 /**
@@ -31,10 +36,14 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
   url: string;
   messages: CaughtMail[];
   waitFor(predicate: (mail: CaughtMail) => boolean, timeoutMs?: number): Promise<CaughtMail>;
+  /** With `hold`: acknowledges the messages held so far, and every later one at once. */
+  release(): void;
   close(): Promise<void>;
 }> {
   const messages: CaughtMail[] = [];
   const waiters = new Set<(mail: CaughtMail) => void>();
+  let holding = options.hold ?? false;
+  const held: Array<() => void> = [];
 
   const server = new SMTPServer({
     secure: false,
@@ -65,7 +74,8 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         // Stored before the 250 reply, so a sender that has been told "sent" finds it here.
         messages.push(mail);
         for (const waiter of waiters) waiter(mail);
-        if (options.delayMs) setTimeout(() => callback(null), options.delayMs);
+        if (holding) held.push(() => callback(null));
+        else if (options.delayMs) setTimeout(() => callback(null), options.delayMs);
         else callback(null);
       });
     },
@@ -102,6 +112,10 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         }, timeoutMs);
         waiters.add(waiter);
       });
+    },
+    release() {
+      holding = false;
+      for (const acknowledge of held.splice(0)) acknowledge();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

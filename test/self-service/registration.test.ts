@@ -7,10 +7,12 @@ import { Browser } from '../helpers/browser.ts';
 import { seedWebClient, signInThroughPages, authorizationRequest, REDIRECT_URI } from '../helpers/oidc.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { open, openLoginPage, submit } from '../helpers/self-service.ts';
+import { testClock } from '../helpers/clock.ts';
 
 type Smtp = Awaited<ReturnType<typeof startSmtpServer>>;
 
 describe('registration with email verification, through a real SMTP server', () => {
+  const clock = testClock();
   let smtp: Smtp;
   let app: TestApp;
   let rp: Awaited<ReturnType<typeof seedWebClient>>;
@@ -18,7 +20,7 @@ describe('registration with email verification, through a real SMTP server', () 
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
-    app = await startTestApp({ SMTP_URL: smtp.url, MAIL_FROM: 'Sign-in <no-reply@id.test>', REQUIRE_VERIFIED_EMAIL: 'true' });
+    app = await startTestApp({ SMTP_URL: smtp.url, MAIL_FROM: 'Sign-in <no-reply@id.test>', REQUIRE_VERIFIED_EMAIL: 'true' }, { clock });
     rp = await seedWebClient(app);
   });
   afterAll(async () => {
@@ -119,6 +121,24 @@ describe('registration with email verification, through a real SMTP server', () 
     await app.deps.background.drain();
     expect(await countAccounts()).toBe(before);
     expect(await app.deps.accounts.authenticate(rp.email, 'a different passphrase 9')).toBeNull();
+  });
+
+  it('a verification link works for TTL_EMAIL_VERIFICATION (24 hours by default), to the millisecond', async () => {
+    const login = await openLoginPage(rp.config);
+    const form = await open(login.browser, app, `/interaction/${login.uid}/register`);
+    await submit(login.browser, app, form.html, '/register', { email: 'late@example.com', password });
+    const mail = await smtp.waitFor((message) => message.to.includes('late@example.com'));
+    const link = mail.links.find((href) => href.startsWith(`${app.issuer}/account/verify-email?token=`))!;
+
+    clock.advance(24 * 3600_000 - 1);
+    const verifier = new Browser();
+    const page = await verifier.navigate(link);
+    expect(page.status).toBe(200);
+    clock.advance(1);
+    const late = await submit(verifier, app, page.html, '/account/verify-email');
+    expect(late.status).toBe(400);
+    expect(late.html).toContain('This link has expired');
+    expect((await app.deps.accounts.findByEmail('late@example.com'))!.emailVerified).toBe(false);
   });
 });
 

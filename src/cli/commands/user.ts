@@ -5,6 +5,7 @@ import type { CliContext } from '../context.ts';
 import { collect } from '../options.ts';
 import { emit, listOrNone, table } from '../output.ts';
 import { addRoleSetOptions, chosenRoles, type RoleSetOptions } from './role-set.ts';
+import { readPassword, type PasswordOptions } from '../password-input.ts';
 
 /** What the CLI shows of an account: picked field by field so the password hash never leaks. */
 export interface UserView {
@@ -39,14 +40,16 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
   user.command('create')
     .description('create an account with a password')
     .requiredOption('--email <email>', 'email address (the sign-in name)')
-    .requiredOption('--password <password>', 'initial password')
+    .option('--password <password>', 'initial password (or --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input (one trailing line break is dropped)')
     .option('--name <name>', 'display name')
     .option('--role <role>', 'role to grant, created when missing (repeatable)', collect, [])
     .option('--verified', 'mark the email address as verified', false)
     .option('--json', 'print JSON')
-    .action(async (opts: { email: string; password: string; name?: string; role: string[]; verified: boolean; json?: boolean }) => {
+    .action(async (opts: PasswordOptions & { email: string; name?: string; role: string[]; verified: boolean; json?: boolean }) => {
+      const password = await readPassword(opts, ctx.io);
       const created = await ctx.withDeps((deps) => deps.accounts.create({
-        email: opts.email, password: opts.password, name: opts.name ?? null, roles: opts.role, emailVerified: opts.verified,
+        email: opts.email, password, name: opts.name ?? null, roles: opts.role, emailVerified: opts.verified,
       }));
       const view = userView(created, created.roles);
       emit(ctx.io, opts.json, view, `created user ${view.email} (id ${view.id}, roles: ${listOrNone(view.roles)})`);
@@ -66,10 +69,12 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
   user.command('set-password')
     .description("replace an account's password")
     .requiredOption('--email <email>', 'email address of the account')
-    .requiredOption('--password <password>', 'new password')
+    .option('--password <password>', 'new password (or --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input (one trailing line break is dropped)')
     .option('--json', 'print JSON')
-    .action(async (opts: { email: string; password: string; json?: boolean }) => {
-      const view = await ctx.withDeps(async (deps) => loadUserView(deps.accounts, await deps.accounts.setPassword(opts.email, opts.password)));
+    .action(async (opts: PasswordOptions & { email: string; json?: boolean }) => {
+      const password = await readPassword(opts, ctx.io);
+      const view = await ctx.withDeps(async (deps) => loadUserView(deps.accounts, await deps.accounts.setPassword(opts.email, password)));
       emit(ctx.io, opts.json, view, `password changed for ${view.email}`);
     });
 

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../../db/redis-connect.ts';
 import type { AdapterPayload } from 'oidc-provider';
+import { updateSessionsValidAfter } from '../../accounts/repository.ts';
 import type { Database } from '../../db/database.ts';
 import {
   countActiveSessionsRedis,
@@ -198,7 +199,12 @@ export function createAccountStateStore(options: { redis: RedisClient | null; pr
     },
     revokeSession: (accountId, sessionId) => backend.revokeSession(accountId, sessionId),
     revokeGrant: (accountId, grantId) => backend.revokeGrant(accountId, grantId),
-    revokeAll: (accountId) => backend.revokeAll(accountId),
+    async revokeAll(accountId) {
+      // First the line in the sand, then the deletion: whatever an in-flight request writes back
+      // after either is already refused (src/oidc/find-account.ts).
+      await updateSessionsValidAfter(db, accountId, Date.now());
+      return backend.revokeAll(accountId);
+    },
     countActiveSessions: () => (redis ? countActiveSessionsRedis(redis, prefix) : countActiveSessionsSql(db)),
   };
 }

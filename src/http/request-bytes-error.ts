@@ -1,0 +1,22 @@
+import { AppError } from '../errors.ts';
+
+/**
+ * A request refused at the edge, before any route is matched (request-bytes.ts), so the caller
+ * may be a browser or any protocol client. The error handler shows browsers the error page with
+ * the dotted `code`; everyone else gets the JSON oidc-provider itself sends for a bad request:
+ * `error` (the OAuth code, RFC 6749 §5.2) and `error_description`.
+ */
+export class RequestBytesError extends AppError {
+  override name = 'RequestBytesError';
+  readonly error = 'invalid_request';
+  readonly title: string;
+
+  constructor(code: string, message: string, status: number, title: string) {
+    super(code, message, status);
+    this.title = title;
+  }
+
+  get error_description(): string {
+    return this.message;
+  }
+}

@@ -1,0 +1,92 @@
+import type { RedisClient } from '../db/redis-connect.ts';
+import type { Database } from '../db/database.ts';
+
+/**
+ * Which request rotates a refresh token, and what it rotated it into, for the grace window
+ * (src/oidc/refresh-grace.ts). One record per presented token, keyed by a hash of it:
+ *   - `claim` creates the record as pending if there is none (or only an expired one): exactly
+ *     one of many concurrent requests, on any instance, gets `true` and goes on to rotate;
+ *   - `complete` stores the successor for the grace window once the rotation answered 200;
+ *   - `release` removes a pending claim whose request failed, so the token is judged afresh.
+ * Each operation touches one key, so Redis Cluster keeps the standalone guarantees.
+ */
+export interface RefreshRotations {
+  claim(key: string, pendingSeconds: number): Promise<boolean>;
+  /** The stored state: pending, rotated into `successor`, or null (none, or expired). */
+  read(key: string): Promise<RotationState | null>;
+  complete(key: string, successor: string, graceSeconds: number, grantId: string | undefined): Promise<void>;
+  release(key: string): Promise<void>;
+}
+
+export type RotationState = { state: 'pending' } | { state: 'rotated'; successor: string };
+
+const MODEL = 'RefreshRotation';
+const PENDING = JSON.stringify({ state: 'pending' });
+
+function parse(stored: string | null): RotationState | null {
+  if (stored === null) return null;
+  const value = JSON.parse(stored) as RotationState;
+  return value.state === 'rotated' || value.state === 'pending' ? value : null;
+}
+
+export function createRedisRefreshRotations(redis: RedisClient, prefix: string): RefreshRotations {
+  const keyOf = (key: string) => `${prefix}${MODEL}:${key}`;
+  return {
+    async claim(key, pendingSeconds) {
+      return (await redis.set(keyOf(key), PENDING, 'EX', pendingSeconds, 'NX')) === 'OK';
+    },
+    read: async (key) => parse(await redis.get(keyOf(key))),
+    async complete(key, successor, graceSeconds) {
+      // XX: a claim that expired meanwhile stays gone rather than coming back as a rotation.
+      await redis.set(keyOf(key), JSON.stringify({ state: 'rotated', successor }), 'EX', graceSeconds, 'XX');
+    },
+    async release(key) {
+      await redis.del(keyOf(key));
+    },
+  };
+}
+
+const UNEXPIRED = '(expires_at IS NULL OR expires_at > now())';
+
+/**
+ * In oidc_payloads beside the provider's state. A completed record carries the grant id, so
+ * revoking the grant (a replay, a sign-out, an account reset) removes it with everything else.
+ */
+export function createSqlRefreshRotations(db: Database): RefreshRotations {
+  return {
+    async claim(key, pendingSeconds) {
+      // Of concurrent inserts one wins; the others meet the conflict and take the row over only
+      // when it has expired, so exactly one claim holds at a time.
+      const { rowCount } = await db.query(
+        `INSERT INTO oidc_payloads (model, id, payload, expires_at)
+         VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4::double precision))
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = NULL
+         WHERE oidc_payloads.expires_at <= now()
+         RETURNING id`,
+        [MODEL, key, PENDING, pendingSeconds],
+        { name: 'refresh_rotation_claim' },
+      );
+      return rowCount === 1;
+    },
+    async read(key) {
+      const { rows } = await db.query<{ payload: RotationState }>(
+        `SELECT payload FROM oidc_payloads WHERE model = $1 AND id = $2 AND ${UNEXPIRED}`,
+        [MODEL, key],
+        { name: 'refresh_rotation_read' },
+      );
+      return rows[0] ? parse(JSON.stringify(rows[0].payload)) : null;
+    },
+    async complete(key, successor, graceSeconds, grantId) {
+      await db.query(
+        `UPDATE oidc_payloads SET payload = $3::jsonb, grant_id = $5,
+           expires_at = now() + make_interval(secs => $4::double precision)
+         WHERE model = $1 AND id = $2 AND ${UNEXPIRED}`,
+        [MODEL, key, JSON.stringify({ state: 'rotated', successor }), graceSeconds, grantId ?? null],
+        { name: 'refresh_rotation_complete' },
+      );
+    },
+    async release(key) {
+      await db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [MODEL, key], { name: 'refresh_rotation_release' });
+    },
+  };
+}
