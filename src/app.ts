@@ -50,7 +50,13 @@ export function createApp(deps: Deps): Koa {
   const provider = deps.provider;
   app.keys = provider.keys;
   const runProvider = compose(provider.middleware);
-  const toProvider = (ctx: Koa.Context) => runProvider(ctx);
+  // A client that has gone away (its connection closed mid-request, as a load generator's last
+  // requests are) is not served: nothing can reach it, and oidc-provider would find its body
+  // unreadable and fall back to the parsed copy with a console warning.
+  const toProvider = async (ctx: Koa.Context) => {
+    if (ctx.req.socket.destroyed) return;
+    await runProvider(ctx);
+  };
   // The provider's hot endpoints go straight to it: none of our routers below would match them,
   // and matching every route of every router on each token request is measurable.
   const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);

@@ -56,6 +56,16 @@ describe('protocol: POST /auth, auth_time, JWT introspection', () => {
     expect('url' in second && new URL(second.url).searchParams.get('code')).toBeTruthy();
   });
 
+  it('serves a POST /auth too long for a redirect in place, as GET would', async () => {
+    const request = await authorizationRequest(rp.config, { state: 's'.repeat(9000) }, { offline: false });
+    const browser = new Browser();
+    const posted = await browser.request(`${app.issuer}/auth`, { form: Object.fromEntries(request.url.searchParams) });
+    expect(posted.status).toBe(303);
+    expect(new URL(posted.headers.get('location')!, app.issuer).pathname).toMatch(/^\/interaction\//);
+    const { callback } = await signInThroughPages(browser, new URL(posted.headers.get('location')!, app.issuer), { email: rp.email, password: PASSWORD });
+    expect(new URL(callback).searchParams.get('state')).toBe('s'.repeat(9000));
+  });
+
   it('refuses a bad POST /auth exactly as GET: an unregistered redirect_uri is an error page, not a redirect', async () => {
     const request = await authorizationRequest(rp.config, { redirect_uri: 'https://evil.example/cb' }, { offline: false });
     const browser = new Browser();
