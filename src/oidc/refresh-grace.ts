@@ -21,6 +21,12 @@ import type { RefreshRotations } from './refresh-rotations.ts';
  * successor itself. Client authentication and the check that the token belongs to the
  * authenticated client are oidc-provider's as for any refresh, so only the client the token was
  * issued to can profit from the window.
+ *
+ * A claimant that fails (a wrong secret, another client's token, an outage) releases its claim
+ * and a waiting repeat claims afresh. One that could not even do that (storage was away, or its
+ * process died) leaves a claim pending past any rotation's duration; one repeat takes it over
+ * and rotates, the others wait for it, so parallel refreshes after an outage still share one
+ * successor instead of racing each other into a replay.
  */
 
 export interface RefreshGraceOptions {
@@ -29,14 +35,19 @@ export interface RefreshGraceOptions {
   logger: Logger;
   /** Replaces a form field of the buffered request body before oidc-provider parses it. */
   replaceFormField(ctx: Context, name: string, value: string): void;
-  /** How long a repeat waits for the first request's answer (default 5 s). */
+  /** How long a claim may stay pending before a repeat takes it over (default 5 s). */
   waitMs?: number;
 }
 
 // A claim outlives any rotation that is still going to finish; a claimant that died leaves it
-// to expire.
+// to expire, or to a repeat to take over.
 const PENDING_SECONDS = 30;
 const POLL_MS = 25;
+// No rotation takes this long with every storage call under its deadline (src/db/deadlines.ts):
+// a claim pending longer lost its claimant (failed while storage was away, or its process died).
+const STALE_MS = 5000;
+// A repeat gives up after a few claimants in a row: oidc-provider then decides.
+const MAX_ROUNDS = 3;
 const GRACE_RETRY = Symbol('refresh grace retry');
 
 /** True while oidc-provider handles a repeat that must not rotate again. */
@@ -45,23 +56,59 @@ export function isGraceRetry(ctx: object): boolean {
 }
 
 const keyOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How waiting on another request's claim ended. */
+type Wait = { successor: string } | { outcome: 'claimed' | 'released' | 'gave_up' };
 
 export function createRefreshGrace(options: RefreshGraceOptions) {
   const { rotations, graceSeconds, logger } = options;
-  const waitMs = options.waitMs ?? 5000;
+  const staleMs = options.waitMs ?? STALE_MS;
   // Repeats on this instance wait on the claimant's promise rather than polling storage.
   const local = new Map<string, Promise<string | null>>();
 
-  async function successorOf(key: string): Promise<string | null> {
+  /** Waits for the claimant's answer; takes the claim over when it has gone stale. */
+  async function waitForClaimant(key: string): Promise<Wait> {
     const here = local.get(key);
-    if (here) return here;
-    const deadline = Date.now() + waitMs;
+    if (here) {
+      const successor = await here;
+      return successor ? { successor } : { outcome: 'released' };
+    }
+    let seen = null as { claim: string; since: number } | null;
     for (;;) {
       const state = await rotations.read(key);
-      if (!state) return null;
-      if (state.state === 'rotated') return state.successor;
-      if (Date.now() >= deadline) return null;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (!state) return { outcome: 'released' };
+      if (state.state === 'rotated') return { successor: state.successor };
+      if (seen?.claim !== state.claim) seen = { claim: state.claim, since: Date.now() };
+      else if (Date.now() - seen.since >= staleMs) {
+        if (await rotations.takeOver(key, state, PENDING_SECONDS)) return { outcome: 'claimed' };
+        return { outcome: 'gave_up' };
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Runs the rotation as the one request holding the claim, and records how it went. */
+  async function rotate(ctx: Context, next: Next, key: string, presented: string): Promise<void> {
+    let settle!: (successor: string | null) => void;
+    local.set(key, new Promise((resolve) => (settle = resolve)));
+    let successor: string | null = null;
+    try {
+      await next();
+      const body = ctx.body as { refresh_token?: unknown } | null | undefined;
+      if (ctx.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== presented) successor = body.refresh_token;
+    } finally {
+      try {
+        const grantId = (ctx as { oidc?: { entities?: { RefreshToken?: { grantId?: string } } } }).oidc?.entities?.RefreshToken?.grantId;
+        if (successor) await rotations.complete(key, successor, graceSeconds, grantId);
+        else await rotations.release(key);
+      } catch (error) {
+        // The answer is already decided; a repeat finds the claim stale and takes it over.
+        logger.error({ err: error, id: ctx.state.requestId }, 'refresh grace: could not record the rotation');
+      } finally {
+        local.delete(key);
+        settle(successor);
+      }
     }
   }
 
@@ -73,36 +120,19 @@ export function createRefreshGrace(options: RefreshGraceOptions) {
     if (typeof presented !== 'string' || presented === '') return next();
     const key = keyOf(presented);
 
-    if (await rotations.claim(key, PENDING_SECONDS)) {
-      let settle!: (successor: string | null) => void;
-      local.set(key, new Promise((resolve) => (settle = resolve)));
-      let successor: string | null = null;
-      try {
-        await next();
-        const body = ctx.body as { refresh_token?: unknown } | null | undefined;
-        if (ctx.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== presented) successor = body.refresh_token;
-      } finally {
-        try {
-          const grantId = (ctx as { oidc?: { entities?: { RefreshToken?: { grantId?: string } } } }).oidc?.entities?.RefreshToken?.grantId;
-          if (successor) await rotations.complete(key, successor, graceSeconds, grantId);
-          else await rotations.release(key);
-        } catch (error) {
-          // The answer is already decided; a repeat then waits out the claim and is judged as a replay.
-          logger.error({ err: error, id: ctx.state.requestId }, 'refresh grace: could not record the rotation');
-        } finally {
-          local.delete(key);
-          settle(successor);
-        }
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (await rotations.claim(key, PENDING_SECONDS)) return rotate(ctx, next, key, presented);
+      const wait = await waitForClaimant(key);
+      if ('successor' in wait) {
+        options.replaceFormField(ctx, 'refresh_token', wait.successor);
+        (ctx.state as Record<symbol, unknown>)[GRACE_RETRY] = true;
+        return next();
       }
-      return;
+      if (wait.outcome === 'claimed') return rotate(ctx, next, key, presented);
+      // Released (the claimant failed: a wrong secret, another client, an outage): claim afresh.
+      // Gave up (another repeat took the stale claim over): wait for that one.
     }
-
-    const successor = await successorOf(key);
-    // No successor: the first request failed, or the window is over. oidc-provider decides
-    // (a used token is a replay and revokes the grant).
-    if (!successor) return next();
-    options.replaceFormField(ctx, 'refresh_token', successor);
-    (ctx.state as Record<symbol, unknown>)[GRACE_RETRY] = true;
+    // No successor after several claimants: oidc-provider decides (a used token is a replay).
     return next();
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../db/redis-connect.ts';
 import type { Database } from '../db/database.ts';
 
@@ -12,16 +13,30 @@ import type { Database } from '../db/database.ts';
  */
 export interface RefreshRotations {
   claim(key: string, pendingSeconds: number): Promise<boolean>;
+  /**
+   * Takes over a pending claim that is still exactly `stale` (its claimant's answer never came:
+   * it failed while storage was away, or its process died), as claim() would: of many
+   * concurrent takeovers of one claim, exactly one gets `true`.
+   */
+  takeOver(key: string, stale: RotationState, pendingSeconds: number): Promise<boolean>;
   /** The stored state: pending, rotated into `successor`, or null (none, or expired). */
   read(key: string): Promise<RotationState | null>;
   complete(key: string, successor: string, graceSeconds: number, grantId: string | undefined): Promise<void>;
   release(key: string): Promise<void>;
 }
 
-export type RotationState = { state: 'pending' } | { state: 'rotated'; successor: string };
+export type RotationState = { state: 'pending'; claim: string } | { state: 'rotated'; successor: string };
 
 const MODEL = 'RefreshRotation';
-const PENDING = JSON.stringify({ state: 'pending' });
+// Each claim is told apart from the next, so a takeover replaces only the claim it found stale.
+const pending = () => JSON.stringify({ state: 'pending', claim: randomUUID() });
+
+// KEYS[1]; ARGV: the stale value, the new one, its TTL in seconds.
+const TAKE_OVER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+`;
 
 function parse(stored: string | null): RotationState | null {
   if (stored === null) return null;
@@ -33,7 +48,11 @@ export function createRedisRefreshRotations(redis: RedisClient, prefix: string):
   const keyOf = (key: string) => `${prefix}${MODEL}:${key}`;
   return {
     async claim(key, pendingSeconds) {
-      return (await redis.set(keyOf(key), PENDING, 'EX', pendingSeconds, 'NX')) === 'OK';
+      return (await redis.set(keyOf(key), pending(), 'EX', pendingSeconds, 'NX')) === 'OK';
+    },
+    async takeOver(key, stale, pendingSeconds) {
+      // The stored text is what claim() wrote, so the state it parsed to serialises back to it.
+      return (await redis.eval(TAKE_OVER, 1, keyOf(key), JSON.stringify(stale), pending(), pendingSeconds)) === 1;
     },
     read: async (key) => parse(await redis.get(keyOf(key))),
     async complete(key, successor, graceSeconds) {
@@ -63,8 +82,19 @@ export function createSqlRefreshRotations(db: Database): RefreshRotations {
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = NULL
          WHERE oidc_payloads.expires_at <= now()
          RETURNING id`,
-        [MODEL, key, PENDING, pendingSeconds],
+        [MODEL, key, pending(), pendingSeconds],
         { name: 'refresh_rotation_claim' },
+      );
+      return rowCount === 1;
+    },
+    async takeOver(key, stale, pendingSeconds) {
+      if (stale.state !== 'pending') return false;
+      // The claim id names the one stale claim; of concurrent updates only the first still matches.
+      const { rowCount } = await db.query(
+        `UPDATE oidc_payloads SET payload = $3::jsonb, expires_at = now() + make_interval(secs => $4::double precision)
+         WHERE model = $1 AND id = $2 AND payload->>'state' = 'pending' AND payload->>'claim' = $5 AND ${UNEXPIRED}`,
+        [MODEL, key, pending(), pendingSeconds, stale.claim],
+        { name: 'refresh_rotation_take_over' },
       );
       return rowCount === 1;
     },

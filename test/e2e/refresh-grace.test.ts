@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { Browser } from '../helpers/browser.ts';
@@ -66,6 +67,17 @@ describe('refresh token rotation with a grace window', () => {
     const next = await refresh(successor!);
     expect(next.status).toBe(200);
     expect(next.body.refresh_token).not.toBe(successor);
+  });
+
+  it('takes over a claim whose claimant never answered (lost while storage was away): parallel refreshes still share one successor', async () => {
+    const { refreshToken } = await signIn();
+    // What a claimant leaves when its request failed before it could record anything.
+    const key = createHash('sha256').update(refreshToken).digest('base64url');
+    expect(await app.deps.refreshRotations.claim(key, 30)).toBe(true);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => refresh(refreshToken)));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect(new Set(answers.map((answer) => answer.body.refresh_token)).size).toBe(1);
+    expect((await refresh(answers[0]!.body.refresh_token!)).status).toBe(200);
   });
 
   it('answers a retry 2 s later with the same successor, and revokes the grant on a replay 11 s after the rotation', async () => {
