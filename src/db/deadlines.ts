@@ -34,9 +34,17 @@ export function postgresPoolOptions(timeouts: DatabaseTimeouts): pg.PoolConfig {
     connectionTimeoutMillis: timeouts.databasePoolWaitMs,
     statement_timeout: timeouts.databaseStatementMs,
     query_timeout: timeouts.databaseStatementMs + CLIENT_MARGIN_MS,
+    // A transaction left open and idle (its code stuck awaiting something else) holds its locks
+    // and a connection; PostgreSQL ends it, as the embedded wire server does for PGlite.
+    idle_in_transaction_session_timeout: idleInTransactionMs(timeouts),
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   };
+}
+
+/** Generous: our transactions run a few statements back to back (argon2 runs outside them). */
+export function idleInTransactionMs(timeouts: DatabaseTimeouts): number {
+  return Math.max(10_000, 4 * timeouts.databaseStatementMs);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres, type Database } from '../../src/db/database.ts';
 import { unavailableDependency } from '../../src/http/unavailable.ts';
+import { idleInTransactionMs } from '../../src/db/deadlines.ts';
 import { createTestDatabaseSettings, usingPostgres } from '../helpers/database.ts';
 import { startFreezeProxy, type FreezeProxy } from '../helpers/freeze-proxy.ts';
 
@@ -26,6 +27,11 @@ describe.skipIf(!usingPostgres)('PostgreSQL deadlines', () => {
     await db?.close();
     await proxy?.close();
     await fresh?.drop();
+  });
+
+  it('has PostgreSQL end a transaction left idle, as the embedded wire server does', async () => {
+    const { rows } = await db.query<{ value: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS value");
+    expect(rows[0]!.value).toBe(`${idleInTransactionMs(timeouts) / 1000}s`);
   });
 
   it('lets the server cancel a slow statement (57014) and keeps that connection', async () => {
