@@ -30,7 +30,7 @@ export function createApp(deps: Deps): Koa {
   const pages = new Router();
   pages.get('/', (ctx) => {
     ctx.type = 'html';
-    ctx.body = deps.renderPage('home', { title: 'Sign-in service' });
+    ctx.body = deps.renderPage('home', { title: 'Home' });
   });
   pages.get('/assets/style.css', (ctx) => {
     ctx.type = 'text/css';

@@ -155,7 +155,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db });
     const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
     const selfService = createSelfService({
-      db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: 'Sign-in' }), limiter, limits: config.limits,
+      db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: config.branding.name }), limiter, limits: config.limits,
       ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger, clock,
     });
     const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
@@ -193,7 +193,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const consents = createConsentService(db);
     const resources = createResourceService(db, configCache);
     const rbac = createRbacService(db, configCache);
-    const renderPage = createPageRenderer({ productName: 'Sign-in' });
+    const renderPage = createPageRenderer({ productName: config.branding.name });
     const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
     // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
     const clientAdapter = createClientAdapter(db, configCache);

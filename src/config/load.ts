@@ -42,6 +42,7 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['TTL_GRANT', ['ttl', 'grant'], int],
   ['TTL_EMAIL_VERIFICATION', ['ttl', 'emailVerification'], int],
   ['TTL_PASSWORD_RESET', ['ttl', 'passwordReset'], int],
+  ['BRAND_NAME', ['branding', 'name'], String],
   ['REGISTRATION_ENABLED', ['registration', 'enabled'], bool],
   ['REQUIRE_VERIFIED_EMAIL', ['requireVerifiedEmail'], bool],
   ['PASSWORD_MIN_LENGTH', ['passwordMinLength'], int],
@@ -166,7 +167,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const parsed = result.data;
   const issuer = (parsed.issuer ?? `http://localhost:${parsed.port}`).replace(/\/$/, '');
   const production = env.NODE_ENV === 'production';
-  const config: Config = { ...parsed, dataDir: resolve(cwd, parsed.dataDir), issuer, production };
+  // Mail comes from the product by name unless MAIL_FROM says otherwise (a quoted display name,
+  // so a brand with a comma or quotes stays one name).
+  const mailFromGiven = typeof (raw.mail as { from?: unknown } | undefined)?.from === 'string';
+  const mail = mailFromGiven ? parsed.mail : { ...parsed.mail, from: `${JSON.stringify(parsed.branding.name)} <no-reply@localhost>` };
+  const config: Config = { ...parsed, mail, dataDir: resolve(cwd, parsed.dataDir), issuer, production };
   if (production) refuseDevelopmentDefaults(config);
   return config;
 }

@@ -162,6 +162,11 @@ export const configSchema = z.strictObject({
   /** Trust X-Forwarded-* from a reverse proxy in front of the provider. */
   trustProxy: z.boolean().default(false),
   ttl: ttlSchema.default(() => ttlSchema.parse({})),
+  /** How the product is named to people: every page's header and title, and every mail. */
+  branding: z.strictObject({
+    // One short line: it goes into titles, headers and mail text.
+    name: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'one line of visible characters').default('Sign-in'),
+  }).default({ name: 'Sign-in' }),
   /** Self-service sign-up on the hosted pages. */
   registration: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
   /** Sign-in completes only once the account's email is verified. */
@@ -171,6 +176,7 @@ export const configSchema = z.strictObject({
   mail: z.strictObject({
     /** smtp:// or smtps:// URL; unset outside production, mail goes to the log and DATA_DIR/outbox. */
     smtpUrl: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    /** Unset: the brand by name at no-reply@localhost (filled in by the loader, src/config/load.ts). */
     from: z.string().min(3).default('Sign-in <no-reply@localhost>'),
   }).default({ from: 'Sign-in <no-reply@localhost>' }),
   limits: limitsSchema.default(() => limitsSchema.parse({})),
