@@ -9,7 +9,7 @@ import { outageScope } from './http/outage-scope.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { interactionRouter } from './interactions/routes.ts';
 import { accountPageRouter } from './account-pages/routes.ts';
-import { adminRouter } from './admin/router.ts';
+import { ADMIN_BASE, adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
@@ -42,7 +42,7 @@ export function createApp(deps: Deps): Koa {
   app.use(requestContext(deps.logger));
   app.use(outageScope());
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
-  app.use(errorHandler(deps.logger, deps.renderPage));
+  app.use(errorHandler(deps.logger, deps.renderPage, { adminPrefix: ADMIN_BASE }));
   // oidc-provider is a Koa app of its own. Its middleware runs on our context, as koa-mount
   // would mount it, rather than through provider.callback(), which would build a second Koa
   // context for every request. Its cookie keys become ours, so the signed cookies it reads and

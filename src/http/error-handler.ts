@@ -12,7 +12,7 @@ import type { RenderPage } from '../pages/render.ts';
  * Renders errors from our own routes: a page for browsers, JSON for API callers. Only client
  * errors show their message; anything else is logged with the request id and shown generically.
  */
-export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware {
+export function errorHandler(logger: Logger, renderPage: RenderPage, options: { adminPrefix?: string } = {}): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -63,7 +63,10 @@ export function errorHandler(logger: Logger, renderPage: RenderPage): Middleware
       }
       ctx.status = status;
       noteForLog(ctx, { error: code, errorDescription: status < 500 ? message.slice(0, 200) : undefined });
-      if (json ?? ctx.accepts('html', 'json') === 'json') {
+      if (options.adminPrefix && ctx.path.startsWith(`${options.adminPrefix}/`) && error instanceof RequestBytesError) {
+        // Refused before the admin router: answered in the admin API's own shape (src/admin/errors.ts).
+        ctx.body = { error: error.code, message };
+      } else if (json ?? ctx.accepts('html', 'json') === 'json') {
         ctx.body = { error: code, error_description: message };
       } else {
         ctx.type = 'html';

@@ -354,15 +354,18 @@ describe('bad bytes in every input of every route', () => {
           continue;
         }
         if (request.headers.accept === 'application/json') {
-          let body: { error?: string; error_description?: string } = {};
+          let body: { error?: string; error_description?: string; message?: string } = {};
           try {
             body = JSON.parse(text) as typeof body;
           } catch {
             failures.push(`${request.label}: not JSON: ${text.slice(0, 100)}`);
             continue;
           }
-          const description = body.error_description ?? '';
-          if (body.error !== 'invalid_request') failures.push(`${request.label}: error ${body.error}`);
+          // The admin API answers in its own shape ({ error: code, message }); the rest as OAuth does.
+          const admin = new URL(request.url).pathname.startsWith(`${ADMIN_BASE}/`);
+          const description = (admin ? body.message : body.error_description) ?? '';
+          const expectedError = admin ? 'request.invalid_characters' : 'invalid_request';
+          if (body.error !== expectedError) failures.push(`${request.label}: error ${body.error}`);
           if (request.names && !description.includes(`"${request.names}`)) failures.push(`${request.label}: does not name ${request.names}: ${description}`);
           if (description.includes(MARK) || description.includes('\uFFFD') || description.includes('\0')) failures.push(`${request.label}: echoes the value: ${description}`);
         } else if (!text.includes('request.invalid_characters') || text.includes(MARK)) {
