@@ -197,8 +197,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
     // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
     const clientAdapter = createClientAdapter(db, configCache);
+    const jwtRecords = stateAdapter(JWT_RECORD_MODEL);
     const provider = createProvider({
-      config, stateAdapter, clientAdapter, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
+      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
     });
     metrics?.instrumentProvider(provider);
     watchProvider(provider, { logger, audit, background, metrics });
@@ -222,7 +223,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       passwordMinLength: config.passwordMinLength,
       metrics,
       configCache,
-      jwtAccessTokenRecords: stateAdapter(JWT_RECORD_MODEL),
+      jwtAccessTokenRecords: jwtRecords,
       refreshRotations: redis ? createRedisRefreshRotations(redis, config.redisKeyPrefix) : createSqlRefreshRotations(db),
       async close() {
         for (const cleanup of cleanups) {

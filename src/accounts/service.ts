@@ -86,6 +86,16 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
     return account;
   }
 
+  /**
+   * What oidc-provider needs of an active account in one read: its claims, and the time
+   * before which its sessions and tokens no longer count (null: never revoked).
+   */
+  async function forProvider(id: string): Promise<{ claims: AccountClaims; sessionsValidAfter: number | null } | null> {
+    const account = await findAccountWithRolesById(db, id);
+    if (!account || account.disabled) return null;
+    return { claims: toClaims(account), sessionsValidAfter: account.sessionsValidAfter };
+  }
+
   return {
     /**
      * The account for these credentials, or null. Unknown email, wrong password, no password and
@@ -144,18 +154,10 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
 
     /** OIDC claims for an active account, or null when it is missing or disabled. */
     async claims(id: string): Promise<AccountClaims | null> {
-      return (await this.forProvider(id))?.claims ?? null;
+      return (await forProvider(id))?.claims ?? null;
     },
 
-    /**
-     * What oidc-provider needs of an active account in one read: its claims, and the time
-     * before which its sessions and tokens no longer count (null: never revoked).
-     */
-    async forProvider(id: string): Promise<{ claims: AccountClaims; sessionsValidAfter: number | null } | null> {
-      const account = await findAccountWithRolesById(db, id);
-      if (!account || account.disabled) return null;
-      return { claims: toClaims(account), sessionsValidAfter: account.sessionsValidAfter };
-    },
+    forProvider,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
+import { AppError } from '../errors.ts';
 
 /**
  * POST at the authorization endpoint (OIDC Core §3.1.2.1: "MUST support the use of the HTTP GET
@@ -22,8 +23,11 @@ export function authorizationPost(options: { path: string; runProvider: (ctx: Co
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '56kb' }) as Middleware;
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'POST' || ctx.path !== options.path) return next();
-    // Anything but a form is oidc-provider's to refuse, as it would on its own.
-    if (!ctx.is('application/x-www-form-urlencoded')) return options.runProvider(ctx);
+    // OIDC Core §3.1.2.1 names form serialization for POST; oidc-provider has no POST route of
+    // its own here, so anything else would end in a bare 404.
+    if (!ctx.is('application/x-www-form-urlencoded')) {
+      throw new AppError('request.unsupported_media_type', 'POST /auth takes its parameters form-encoded (application/x-www-form-urlencoded); or use GET.', 415);
+    }
     await parseForm(ctx, async () => undefined);
     const query = new URLSearchParams();
     for (const [name, value] of Object.entries((ctx.request.body ?? {}) as Record<string, unknown>)) {

@@ -15,12 +15,14 @@ import { scopeClaims, supportedScopes } from './claims.ts';
 import { createFindAccount } from './find-account.ts';
 import { isGraceRetry } from './refresh-grace.ts';
 import { noteProviderError } from './diagnostics.ts';
-import { JWT_RECORD_MODEL, recordJwtAccessToken } from './jwt-introspection.ts';
+import { recordJwtAccessToken } from './jwt-introspection.ts';
 
 export interface ProviderDeps {
   config: Config;
   stateAdapter: AdapterFactory;
   clientAdapter: Adapter;
+  /** Where a person's JWT access tokens leave their record for introspection (jwt-introspection.ts). */
+  jwtRecords: Adapter;
   accounts: AccountService;
   consents: ConsentService;
   resources: ResourceService;
@@ -57,7 +59,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const findAccount = createFindAccount(deps.accounts);
-  const jwtRecords = deps.stateAdapter(JWT_RECORD_MODEL);
   const unavailableAs503 = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -172,7 +173,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         jwt: async (ctx, token, jwt) => unavailableAs503(async () => {
           await Promise.all([
             accessTokenClaims(rbacFor(ctx), token, jwt.payload),
-            recordJwtAccessToken(jwtRecords, token as Parameters<typeof recordJwtAccessToken>[1]),
+            recordJwtAccessToken(deps.jwtRecords, token as Parameters<typeof recordJwtAccessToken>[1]),
           ]);
         }),
       },

@@ -56,6 +56,12 @@ describe('protocol: POST /auth, auth_time, JWT introspection', () => {
     expect('url' in second && new URL(second.url).searchParams.get('code')).toBeTruthy();
   });
 
+  it('refuses a POST /auth that is not form-encoded with a 415 that says how', async () => {
+    const response = await fetch(`${app.issuer}/auth`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"client_id":"web-app"}' });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ error: 'request.unsupported_media_type', error_description: expect.stringContaining('form-encoded') });
+  });
+
   it('serves a POST /auth too long for a redirect in place, as GET would', async () => {
     const request = await authorizationRequest(rp.config, { state: 's'.repeat(9000) }, { offline: false });
     const browser = new Browser();
