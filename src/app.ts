@@ -13,6 +13,10 @@ import { ADMIN_BASE, adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
+import { themeAssets } from './pages/theme.ts';
+import { ownFormPostPages } from './pages/form-post.ts';
+import { notFound } from './pages/not-found.ts';
+import { restartExpiredSignIn } from './interactions/restart.ts';
 import { measureRequests, metricsOnMainPort, metricsRouter } from './observability/http.ts';
 import { healthRouter } from './http/health.ts';
 import { checkRequestBytes, replaceFormField } from './http/request-bytes.ts';
@@ -26,23 +30,27 @@ export function createApp(deps: Deps): Koa {
   app.proxy = deps.config.trustProxy;
   app.silent = true; // errors are logged by our handler, not printed by Koa
 
-  const stylesheet = readFileSync(`${viewsDir}style.css`, 'utf8');
+  const assets = new Map([
+    ['/assets/style.css', { type: 'text/css; charset=utf-8', body: readFileSync(`${viewsDir}style.css`, 'utf8') }],
+    ['/assets/auto-submit.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(`${viewsDir}auto-submit.js`, 'utf8') }],
+  ]);
   const pages = new Router();
-  pages.get('/', (ctx) => {
-    ctx.type = 'html';
-    ctx.body = deps.renderPage('home', { title: 'Home' });
-  });
-  pages.get('/assets/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('cache-control', 'public, max-age=3600');
-    ctx.body = stylesheet;
-  });
+  pages.get('/', (ctx) => deps.pages.render(ctx, 'home'));
+  for (const [path, asset] of assets) {
+    pages.get(path, (ctx) => {
+      ctx.type = asset.type;
+      ctx.set('cache-control', 'public, max-age=3600');
+      ctx.body = asset.body;
+    });
+  }
   // First, so the request duration covers everything below, error pages included.
   if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestContext(deps.logger));
   app.use(outageScope());
   app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
-  app.use(errorHandler(deps.logger, deps.renderPage, { adminPrefix: ADMIN_BASE }));
+  app.use(errorHandler(deps.logger, deps.pages, { adminPrefix: ADMIN_BASE, recover: restartExpiredSignIn(deps) }));
+  // Brand colours, the theme's stylesheet and its files (logo, fonts) under /assets/theme/.
+  app.use(themeAssets(deps.theme));
   // oidc-provider is a Koa app of its own. Its middleware runs on our context, as koa-mount
   // would mount it, rather than through provider.callback(), which would build a second Koa
   // context for every request. Its cookie keys become ours, so the signed cookies it reads and
@@ -91,6 +99,10 @@ export function createApp(deps: Deps): Koa {
   app.use(admin.routes());
   app.use(admin.allowedMethods());
 
+  // oidc-provider's own bare pages become ours (src/pages/form-post.ts); anything nobody
+  // answered is our 404 page (or JSON for API callers).
+  app.use(notFound(deps.pages));
+  app.use(ownFormPostPages(deps.pages, { endSessionConfirmPath: new URL(provider.urlFor('end_session_confirm')).pathname }));
   app.use(toProvider);
   return app;
 }

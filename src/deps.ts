@@ -13,7 +13,10 @@ import type { ClientMetadata } from './clients/repository.ts';
 import { createResourceService, type ResourceService } from './resources/service.ts';
 import { createRbacService, type RbacService } from './rbac/service.ts';
 import { createConsentService, type ConsentService } from './consents/service.ts';
-import { createPageRenderer, type RenderPage } from './pages/render.ts';
+import { createPages, viewsDir, type Pages } from './pages/render.ts';
+import { createTheme, type Theme } from './pages/theme.ts';
+import { createCatalogue } from './i18n/catalogue.ts';
+import { pendingRegistrations, type PendingRegistrations } from './interactions/pending-registration.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createClientAdapter } from './oidc/client-adapter.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
@@ -60,7 +63,10 @@ export interface Deps {
   resources: ResourceService;
   rbac: RbacService;
   consents: ConsentService;
-  renderPage: RenderPage;
+  pages: Pages;
+  theme: Theme;
+  requireVerifiedEmail: boolean;
+  pendingRegistrations: PendingRegistrations;
   csrf: Csrf;
   upstreams: Map<string, Upstream>;
   federation: FederationService;
@@ -147,6 +153,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,
       onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
     });
+    const theme = createTheme({ themeDir: config.themeDir ?? null, colors: config.branding.colors, logoUrl: config.branding.logoUrl ?? null, builtinViewsDir: viewsDir });
+    const catalogue = createCatalogue({ defaultLocale: config.defaultLocale, overrideDir: config.themeDir ?? null });
+    const pages = createPages({ brand: { name: config.branding.name }, catalogue, theme });
     const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, logger });
     cleanups.unshift(labelled('mailer', () => mailer.close()));
     // Drained before the mailer and the database close: its tasks use both.
@@ -155,7 +164,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db });
     const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
     const selfService = createSelfService({
-      db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: config.branding.name }), limiter, limits: config.limits,
+      db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: config.branding.name, catalogue, theme }), limiter, limits: config.limits,
       ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger, clock,
     });
     const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
@@ -193,13 +202,12 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const consents = createConsentService(db);
     const resources = createResourceService(db, configCache);
     const rbac = createRbacService(db, configCache);
-    const renderPage = createPageRenderer({ productName: config.branding.name });
     const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
     // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
     const clientAdapter = createClientAdapter(db, configCache);
     const jwtRecords = stateAdapter(JWT_RECORD_MODEL);
     const provider = createProvider({
-      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, renderPage, logger,
+      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger,
     });
     metrics?.instrumentProvider(provider);
     watchProvider(provider, { logger, audit, background, metrics });
@@ -212,7 +220,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       }
     });
     return {
-      config, logger, db, redis, provider, accounts, clients, resources, rbac, consents, renderPage,
+      config, logger, db, redis, provider, accounts, clients, resources, rbac, consents, pages, theme,
       csrf: createCsrf(cookieKeys[0]!),
       upstreams: createUpstreams(config.upstreams, { timeoutMs: config.timeouts.upstreamMs }),
       federation,
@@ -220,6 +228,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource,
       users: createUserAdmin({ db, accounts, rbac, accountState, audit }),
       registrationEnabled: config.registration.enabled,
+      requireVerifiedEmail: config.requireVerifiedEmail,
+      pendingRegistrations: pendingRegistrations(attempts),
       passwordMinLength: config.passwordMinLength,
       metrics,
       configCache,

@@ -1,17 +1,26 @@
+import { errorCodes, type ErrorCode } from './error-codes.ts';
+
+/** Values a person-facing message may interpolate (`{{name}}` in the catalogue). */
+export type ErrorParams = Record<string, string | number>;
+
 /**
- * The one application error. `code` is stable and dotted (`account.not_found`) so callers and
- * translations can rely on it; `status` is the HTTP status a handler renders. Protocol errors
- * inside oidc-provider use its own `errors.*` classes instead.
+ * The one application error. `code` is stable and dotted (`account.not_found`) and names its
+ * row in src/error-codes.ts, which gives the HTTP status and the words a person reads. `message`
+ * is the detail for whoever called: an operator (admin API, CLI) or a client's developer (JSON);
+ * pages show the catalogue's words and the detail only on their small "details" line.
+ * Protocol errors inside oidc-provider use its own `errors.*` classes instead.
  */
 export class AppError extends Error {
   override name = 'AppError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
+  readonly params: ErrorParams;
 
-  constructor(code: string, message: string, status = 400) {
-    super(message);
+  constructor(code: ErrorCode, detail?: string, params: ErrorParams = {}) {
+    super(detail ?? code);
     this.code = code;
-    this.status = status;
+    this.status = errorCodes[code].status;
+    this.params = params;
   }
 
   /** Only client errors carry a message safe to show; server errors are logged, not shown. */

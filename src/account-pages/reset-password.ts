@@ -1,39 +1,54 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { AccountPageDeps } from './deps.ts';
 import { formFields } from '../interactions/form.ts';
-import { linkCsrf, linkToken, renderNotice, requireLinkCsrf } from './link-form.ts';
+import { linkCsrf, linkInteraction, linkToken, renderNotice, requireLinkCsrf } from './link-form.ts';
 import { requestContext } from '../interactions/request.ts';
+import { problemInWords } from '../interactions/field-problem.ts';
 
-const invalid = { status: 400, title: 'This reset link has expired or was already used', text: 'Ask for a new one: choose “Forgot password?” on the sign-in page.' };
+const invalid = (deps: AccountPageDeps, ctx: Context) => {
+  const t = deps.pages.t(ctx);
+  return renderNotice(ctx, deps, { status: 400, title: t('reset-password.invalid_title'), text: t('reset-password.invalid') });
+};
+
+function renderForm(ctx: Context, deps: AccountPageDeps, token: string, email: string, problem: { field: string; message: string } | null): void {
+  const clientId = ctx.method === 'GET' ? ctx.query.client_id : formFields(ctx).client_id;
+  deps.pages.render(ctx, 'reset-password', {
+    token,
+    csrf: linkCsrf(deps.csrf, token),
+    interaction: linkInteraction(ctx),
+    clientId: typeof clientId === 'string' ? clientId : '',
+    // The account's address beside the new password, so a password manager saves the pair.
+    email,
+    minLength: deps.passwordMinLength,
+    problem,
+    switchUrl: `/account/reset-password?token=${encodeURIComponent(token)}`,
+  });
+}
 
 /** GET /account/reset-password?token=…: the new-password form, when the link is still valid. */
-export function showResetPassword({ selfService, csrf, renderPage, passwordMinLength }: AccountPageDeps): Middleware {
+export function showResetPassword(deps: AccountPageDeps): Middleware {
   return async (ctx) => {
     const token = linkToken(ctx);
-    if (!(await selfService.isValidLink(token, 'reset_password'))) return renderNotice(ctx, renderPage, invalid);
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = renderPage('reset-password', { title: 'Choose a new password', token, csrf: linkCsrf(csrf, token), minLength: passwordMinLength, problem: null });
+    const email = await deps.selfService.linkEmail(token, 'reset_password');
+    if (email === null) return invalid(deps, ctx);
+    renderForm(ctx, deps, token, email, null);
   };
 }
 
 /** POST /account/reset-password: sets the password, then every session and token of the account ends. */
-export function submitResetPassword({ selfService, csrf, renderPage, passwordMinLength }: AccountPageDeps): Middleware {
+export function submitResetPassword(deps: AccountPageDeps): Middleware {
   return async (ctx) => {
     const token = linkToken(ctx);
-    requireLinkCsrf(csrf, ctx, token);
-    const result = await selfService.resetPassword(token, formFields(ctx).password ?? '', requestContext(ctx));
-    if (!result.ok && result.field === 'link') return renderNotice(ctx, renderPage, invalid);
+    requireLinkCsrf(deps.csrf, ctx, token);
+    const result = await deps.selfService.resetPassword(token, formFields(ctx).password ?? '', requestContext(ctx));
+    if (!result.ok && result.field === 'link') return invalid(deps, ctx);
     if (!result.ok) {
       ctx.status = 400;
-      ctx.type = 'html';
-      ctx.set('cache-control', 'no-store');
-      ctx.body = renderPage('reset-password', { title: 'Choose a new password', token, csrf: linkCsrf(csrf, token), minLength: passwordMinLength, problem: result });
+      const email = (await deps.selfService.linkEmail(token, 'reset_password')) ?? '';
+      renderForm(ctx, deps, token, email, problemInWords(deps.pages.t(ctx), result));
       return;
     }
-    renderNotice(ctx, renderPage, {
-      title: 'Your password has been changed',
-      text: 'You were signed out everywhere. Return to the application you were using and sign in with your new password.',
-    });
+    const t = deps.pages.t(ctx);
+    await renderNotice(ctx, deps, { title: t('reset-password.done_title'), text: t('reset-password.done') });
   };
 }

@@ -1,31 +1,38 @@
 import type { Middleware } from 'koa';
 import type { AccountPageDeps } from './deps.ts';
-import { linkCsrf, linkToken, renderNotice, requireLinkCsrf } from './link-form.ts';
+import { linkCsrf, linkInteraction, linkToken, renderNotice, requireLinkCsrf } from './link-form.ts';
 import { requestContext } from '../interactions/request.ts';
 
-const invalid = { status: 400, title: 'This link has expired or was already used', text: 'Sign in and ask for a new verification email from the sign-in page.' };
+const invalid = (deps: AccountPageDeps, ctx: Parameters<Middleware>[0]) => {
+  const t = deps.pages.t(ctx);
+  return renderNotice(ctx, deps, { status: 400, title: t('verify-email.invalid_title'), text: t('verify-email.invalid') });
+};
 
 /**
  * GET /account/verify-email?token=…: a page with a button, not the verification itself: mail
  * scanners open links, and a GET must not change anything.
  */
-export function showVerifyEmail({ selfService, csrf, renderPage }: AccountPageDeps): Middleware {
+export function showVerifyEmail(deps: AccountPageDeps): Middleware {
   return async (ctx) => {
     const token = linkToken(ctx);
-    if (!(await selfService.isValidLink(token, 'verify_email'))) return renderNotice(ctx, renderPage, invalid);
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = renderPage('verify-email', { title: 'Confirm your email address', token, csrf: linkCsrf(csrf, token) });
+    if (!(await deps.selfService.isValidLink(token, 'verify_email'))) return invalid(deps, ctx);
+    deps.pages.render(ctx, 'verify-email', {
+      token, csrf: linkCsrf(deps.csrf, token), interaction: linkInteraction(ctx), clientId: typeof ctx.query.client_id === 'string' ? ctx.query.client_id : '',
+    });
   };
 }
 
-/** POST /account/verify-email: uses the link (once) and marks the email verified. */
-export function submitVerifyEmail({ selfService, csrf, renderPage }: AccountPageDeps): Middleware {
+/**
+ * POST /account/verify-email: uses the link (once) and marks the email verified, then offers the
+ * way back into the sign-in it came from (which continues as the new account by itself).
+ */
+export function submitVerifyEmail(deps: AccountPageDeps): Middleware {
   return async (ctx) => {
     const token = linkToken(ctx);
-    requireLinkCsrf(csrf, ctx, token);
-    const account = await selfService.verifyEmail(token, requestContext(ctx));
-    if (!account) return renderNotice(ctx, renderPage, invalid);
-    renderNotice(ctx, renderPage, { title: 'Your email address is verified', text: `Thank you. You can now sign in as ${account.email}; return to the application you were using.` });
+    requireLinkCsrf(deps.csrf, ctx, token);
+    const account = await deps.selfService.verifyEmail(token, requestContext(ctx));
+    if (!account) return invalid(deps, ctx);
+    const t = deps.pages.t(ctx);
+    await renderNotice(ctx, deps, { title: t('verify-email.done_title'), text: t('verify-email.done', { email: account.email }) });
   };
 }

@@ -119,7 +119,7 @@ export async function insertAccount(db: Queryable, account: NewAccount): Promise
     );
     return toAccount(rows[0]!);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('account.email_taken', 'an account with this email already exists', 409);
+    if (isUniqueViolation(error)) throw new AppError('account.email_taken', 'an account with this email already exists');
     throw error;
   }
 }

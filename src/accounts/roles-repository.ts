@@ -22,7 +22,7 @@ export async function insertRole(db: Queryable, name: string, description: strin
     const { rows } = await db.query<RoleRow>('INSERT INTO roles (name, description) VALUES ($1, $2) RETURNING *', [name, description]);
     return toRole(rows[0]!);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('role.exists', `role ${name} already exists`, 409);
+    if (isUniqueViolation(error)) throw new AppError('role.exists', `role ${name} already exists`);
     if (isCheckViolation(error)) throw new AppError('role.invalid_name', 'role names are 1-64 letters, digits and _ . : -, starting with a letter or digit');
     throw error;
   }

@@ -28,7 +28,18 @@ export interface SelfServiceLimits {
 }
 
 /** A form field the person has to change, with what to change. */
-export type FieldProblem = { ok: false; field: 'email' | 'password' | 'name'; message: string };
+/**
+ * A form field the person has to change: `code` names the catalogue message
+ * (`problems.<code>`, with `count` for the plural), `message` says it in English for the log.
+ */
+export type FieldProblem = { ok: false; field: 'email' | 'password' | 'name'; code: string; params?: { count: number }; message: string };
+
+const invalidEmail = { ok: false, field: 'email', code: 'email.invalid', message: 'Enter a valid email address, like name@example.com.' } as const;
+
+function passwordProblem(check: { code: string; message: string }, policy: { minLength: number; maxLength: number }): FieldProblem {
+  const count = check.code === 'password.too_short' ? policy.minLength : check.code === 'password.too_long' ? policy.maxLength : undefined;
+  return { ok: false, field: 'password', code: check.code, ...(count === undefined ? {} : { params: { count } }), message: check.message };
+}
 
 const nameSchema = z.string().trim().max(200).transform((value) => value || null);
 
@@ -75,11 +86,24 @@ export function createSelfService(deps: {
     }
   }
 
-  function mail(to: string, template: MailTemplate, data: Record<string, unknown>): void {
-    deps.mailer.sendInBackground({ to, ...deps.renderMail(template, data) }, { template });
+  function mail(to: string, template: MailTemplate, data: Record<string, unknown>, context: RequestContext): void {
+    deps.mailer.sendInBackground({ to, ...deps.renderMail(template, data, context.locale) }, { template });
   }
 
-  const link = (path: string, token: string) => `${deps.issuer}${path}?token=${token}`;
+  /**
+   * A mailed link: the token, and what leads back (the page's language, the sign-in in progress
+   * and its client), so the page it opens is in the same language and can continue that sign-in.
+   */
+  const link = (path: string, token: string, context: RequestContext) => {
+    const url = new URL(`${deps.issuer}${path}`);
+    url.searchParams.set('token', token);
+    if (context.locale) url.searchParams.set('lang', context.locale);
+    if (context.interaction) {
+      url.searchParams.set('interaction', context.interaction.uid);
+      url.searchParams.set('client_id', context.interaction.clientId);
+    }
+    return url.href;
+  };
 
   async function sendVerification(account: Account, context: RequestContext): Promise<void> {
     const token = await db.transaction(async (tx) => {
@@ -87,23 +111,27 @@ export function createSelfService(deps: {
       await audit.record({ event: 'email.verification_sent', accountId: account.id, email: account.email, ip: context.ip, userAgent: context.userAgent }, tx);
       return value;
     });
-    mail(account.email, 'verify-email', { name: account.name, link: link('/account/verify-email', token), expiresInSeconds: deps.ttl.emailVerification });
+    mail(account.email, 'verify-email', { name: account.name, link: link('/account/verify-email', token, context), expiresInSeconds: deps.ttl.emailVerification }, context);
   }
 
   return {
-    async register(input: { email: string; password: string; name?: string | undefined }, context: RequestContext): Promise<{ ok: true } | FieldProblem> {
+    /**
+     * `onCreated` hears of the account only when this request created it (never for a taken
+     * email), so the sign-in that registered can continue as that account once it is verified.
+     */
+    async register(input: { email: string; password: string; name?: string | undefined }, context: RequestContext, options: { onCreated?: (accountId: string) => Promise<void> } = {}): Promise<{ ok: true } | FieldProblem> {
       const email = emailSchema.safeParse(input.email);
-      if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
+      if (!email.success) return invalidEmail;
       const name = nameSchema.safeParse(input.name ?? '');
-      if (!name.success) return { ok: false, field: 'name', message: 'Use at most 200 characters for your name.' };
+      if (!name.success) return { ok: false, field: 'name', code: 'name.too_long', message: 'Use at most 200 characters for your name.' };
       const check = accounts.passwordPolicy.check(input.password, { email: email.data });
-      if (!check.ok) return { ok: false, field: 'password', message: check.message };
+      if (!check.ok) return passwordProblem(check, accounts.passwordPolicy);
       await limit(limiters.registerIp, limiters.registerEmail, context.ip, email.data, 'sign-up attempts');
 
       const where = { email: email.data, ip: context.ip, userAgent: context.userAgent };
       const alreadyRegistered = async (existing: Account) => {
         await audit.record({ event: 'account.registration_attempted', reason: 'email_taken', accountId: existing.id, ...where });
-        mail(existing.email, 'registration-attempt', { loginUrl: deps.issuer });
+        mail(existing.email, 'registration-attempt', { loginUrl: deps.issuer }, context);
       };
       deps.background.run('registration', async () => {
         const existing = await accounts.findByEmail(email.data);
@@ -123,7 +151,8 @@ export function createSelfService(deps: {
           const raced = await accounts.findByEmail(email.data);
           return raced ? alreadyRegistered(raced) : undefined;
         }
-        mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token), expiresInSeconds: deps.ttl.emailVerification });
+        mail(created.account.email, 'verify-email', { name: created.account.name, link: link('/account/verify-email', created.token, context), expiresInSeconds: deps.ttl.emailVerification }, context);
+        await options.onCreated?.(created.account.id);
       });
       return { ok: true };
     },
@@ -131,7 +160,7 @@ export function createSelfService(deps: {
     /** Sends a fresh verification link if the email belongs to an unverified account. Same answer for any email. */
     async resendVerification(emailInput: string, context: RequestContext): Promise<{ ok: true } | FieldProblem> {
       const email = emailSchema.safeParse(emailInput);
-      if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
+      if (!email.success) return invalidEmail;
       await limit(limiters.resendIp, limiters.resendEmail, context.ip, email.data, 'requests for a new link');
       deps.background.run('verification resend', async () => {
         const account = await accounts.findByEmail(email.data);
@@ -143,6 +172,11 @@ export function createSelfService(deps: {
     /** True when the link is one we sent and it is still usable (the page shows a form only then). */
     async isValidLink(token: string, purpose: 'verify_email' | 'reset_password'): Promise<boolean> {
       return (await findValidToken(db, token, purpose, clock.now())) !== null;
+    },
+
+    /** The address a still valid link was mailed to (the reset page shows it beside the new password), or null. */
+    async linkEmail(token: string, purpose: 'verify_email' | 'reset_password'): Promise<string | null> {
+      return (await findValidToken(db, token, purpose, clock.now()))?.email ?? null;
     },
 
     /** Uses a verification link: the account's email is verified. Null when the link is not valid. */
@@ -162,7 +196,7 @@ export function createSelfService(deps: {
     /** "Forgot password?": mails a reset link when an active account has the email. Same answer for any email. */
     async requestReset(emailInput: string, context: RequestContext): Promise<{ ok: true } | FieldProblem> {
       const email = emailSchema.safeParse(emailInput);
-      if (!email.success) return { ok: false, field: 'email', message: 'Enter a valid email address, like name@example.com.' };
+      if (!email.success) return invalidEmail;
       await limit(limiters.resetIp, limiters.resetEmail, context.ip, email.data, 'password reset requests');
       const where = { email: email.data, ip: context.ip, userAgent: context.userAgent };
       deps.background.run('password reset request', async () => {
@@ -176,7 +210,7 @@ export function createSelfService(deps: {
           await audit.record({ event: 'password_reset.requested', accountId: account.id, ...where }, tx);
           return value;
         });
-        mail(account.email, 'reset-password', { link: link('/account/reset-password', token), expiresInSeconds: deps.ttl.passwordReset });
+        mail(account.email, 'reset-password', { link: link('/account/reset-password', token, context), expiresInSeconds: deps.ttl.passwordReset }, context);
       });
       return { ok: true };
     },
@@ -186,13 +220,13 @@ export function createSelfService(deps: {
      * grant, refresh and access token it holds is revoked, and its remembered consents are
      * forgotten: whoever had the old password is out everywhere.
      */
-    async resetPassword(token: string, password: string, context: RequestContext): Promise<{ ok: true } | { ok: false; field: 'link'; message: string } | FieldProblem> {
-      const invalidLink = { ok: false, field: 'link', message: 'This reset link has expired or was already used. Ask for a new one.' } as const;
+    async resetPassword(token: string, password: string, context: RequestContext): Promise<{ ok: true } | { ok: false; field: 'link'; code: 'link.invalid'; message: string } | FieldProblem> {
+      const invalidLink = { ok: false, field: 'link', code: 'link.invalid', message: 'This reset link has expired or was already used. Ask for a new one.' } as const;
       const pending = await findValidToken(db, token, 'reset_password', clock.now());
       const account = pending ? await findAccountById(db, pending.accountId) : null;
       if (!pending || !account) return invalidLink;
       const check = accounts.passwordPolicy.check(password, { email: account.email });
-      if (!check.ok) return { ok: false, field: 'password', message: check.message };
+      if (!check.ok) return passwordProblem(check, accounts.passwordPolicy);
       const passwordHash = await hashPassword(password);
       const done = await db.transaction(async (tx) => {
         const now = clock.now();
@@ -209,7 +243,7 @@ export function createSelfService(deps: {
       const revoked = await deps.revokeAccountState(account.id);
       await deps.protection.clear(account.email);
       deps.logger.info({ event: 'password_reset.revoked', accountId: account.id, records: revoked }, 'sessions, grants and tokens revoked after password reset');
-      mail(account.email, 'password-changed', { when: new Date(clock.now()).toUTCString() });
+      mail(account.email, 'password-changed', { when: clock.now() }, context);
       return { ok: true };
     },
   };

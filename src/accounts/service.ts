@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../error-codes.ts';
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -27,7 +28,7 @@ const newAccountSchema = z.object({
 
 export type NewAccountInput = z.input<typeof newAccountSchema>;
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, code: string): T {
+function parse<T>(schema: z.ZodType<T>, value: unknown, code: ErrorCode): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -82,7 +83,7 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
 
   async function requireByEmail(email: string): Promise<Account> {
     const account = await findAccountByEmail(db, parse(emailSchema, email, 'account.invalid_email'));
-    if (!account) throw new AppError('account.not_found', `no account with email ${email}`, 404);
+    if (!account) throw new AppError('account.not_found', `no account with email ${email}`);
     return account;
   }
 

@@ -6,6 +6,10 @@ import type { AccountService } from './service.ts';
 export interface RequestContext {
   ip: string;
   userAgent?: string | undefined;
+  /** The language of the page that asked: mails it causes are written in it. */
+  locale?: string | undefined;
+  /** The sign-in in progress, so that a mailed link can lead back into it. */
+  interaction?: { uid: string; clientId: string } | undefined;
 }
 
 export type SignInResult =

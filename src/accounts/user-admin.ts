@@ -24,7 +24,7 @@ export function createUserAdmin(deps: { db: Database; accounts: AccountService; 
 
   async function find(ref: UserRef): Promise<Account> {
     const account = ref.id ? await findAccountById(db, ref.id) : ref.email ? await findAccountByEmail(db, ref.email.trim().toLowerCase()) : null;
-    if (!account) throw new AppError('user.not_found', `no user ${ref.id ?? ref.email}`, 404);
+    if (!account) throw new AppError('account.not_found', `no user ${ref.id ?? ref.email}`);
     return account;
   }
 
@@ -75,12 +75,12 @@ export function createUserAdmin(deps: { db: Database; accounts: AccountService; 
 
     async revokeSession(ref: UserRef, sessionId: string): Promise<void> {
       const account = await find(ref);
-      if (!(await accountState.revokeSession(account.id, sessionId))) throw new AppError('session.not_found', `no session ${sessionId} for this user`, 404);
+      if (!(await accountState.revokeSession(account.id, sessionId))) throw new AppError('session.not_found', `no session ${sessionId} for this user`);
     },
 
     async revokeGrant(ref: UserRef, grantId: string): Promise<void> {
       const account = await find(ref);
-      if (!(await accountState.revokeGrant(account.id, grantId))) throw new AppError('grant.not_found', `no grant ${grantId} for this user`, 404);
+      if (!(await accountState.revokeGrant(account.id, grantId))) throw new AppError('grant.not_found', `no grant ${grantId} for this user`);
     },
 
     async revokeAll(ref: UserRef): Promise<number> {

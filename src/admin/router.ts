@@ -45,7 +45,7 @@ export function adminRouter(options: { deps: AdminDeps; routes: AdminRoute[]; au
       const actor = await options.authenticate(ctx);
       requireScope(actor, definition.scope);
       if (definition.body && ctx.method !== 'GET' && !ctx.is('application/json')) {
-        throw new AppError('request.unsupported_media_type', 'Send a JSON body with Content-Type: application/json.', 415);
+        throw new AppError('request.unsupported_media_type', 'Send a JSON body with Content-Type: application/json.');
       }
       const params = parse(definition.params, ctx.params, 'path');
       const query = parse(definition.query, ctx.query, 'query');

@@ -24,7 +24,7 @@ export async function insertClient(db: Queryable, metadata: ClientMetadata): Pro
     const { rows } = await db.query<ClientRow>('INSERT INTO clients (id, metadata) VALUES ($1, $2) RETURNING *', [metadata.client_id, metadata]);
     return toClient(rows[0]!);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('client.exists', `client ${metadata.client_id} already exists`, 409);
+    if (isUniqueViolation(error)) throw new AppError('client.exists', `client ${metadata.client_id} already exists`);
     throw error;
   }
 }

@@ -146,7 +146,7 @@ function settingsOf(metadata: ClientMetadata): Record<keyof ClientSettings, unkn
 }
 
 const newSecret = (): string => randomBytes(32).toString('base64url');
-const notFound = (id: string) => new AppError('client.not_found', `no client with id ${id}`, 404);
+const notFound = (id: string) => new AppError('client.not_found', `no client with id ${id}`);
 
 export function createClientService(db: Database, validate: ClientMetadataValidator) {
   return {
@@ -201,7 +201,7 @@ export function createClientService(db: Database, validate: ClientMetadataValida
       return db.transaction(async (tx) => {
         const current = await findClientById(tx, id, { forUpdate: true });
         if (!current) throw notFound(id);
-        if (current.metadata.token_endpoint_auth_method === 'none') throw new AppError('client.public', `${id} is a public client: it has no secret to rotate`, 409);
+        if (current.metadata.token_endpoint_auth_method === 'none') throw new AppError('client.public', `${id} is a public client: it has no secret to rotate`);
         const secret = newSecret();
         const client = await updateClientMetadata(tx, { ...current.metadata, client_secret: secret });
         if (!client) throw notFound(id);

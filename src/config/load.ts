@@ -1,5 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
 
@@ -43,6 +43,11 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['TTL_EMAIL_VERIFICATION', ['ttl', 'emailVerification'], int],
   ['TTL_PASSWORD_RESET', ['ttl', 'passwordReset'], int],
   ['BRAND_NAME', ['branding', 'name'], String],
+  ['BRAND_LOGO_URL', ['branding', 'logoUrl'], String],
+  ['BRAND_ACCENT_COLOR', ['branding', 'colors', 'accent'], String],
+  ['BRAND_ACCENT_COLOR_DARK', ['branding', 'colors', 'accentDark'], String],
+  ['THEME_DIR', ['themeDir'], String],
+  ['DEFAULT_LOCALE', ['defaultLocale'], String],
   ['REGISTRATION_ENABLED', ['registration', 'enabled'], bool],
   ['REQUIRE_VERIFIED_EMAIL', ['requireVerifiedEmail'], bool],
   ['PASSWORD_MIN_LENGTH', ['passwordMinLength'], int],
@@ -171,9 +176,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   // so a brand with a comma or quotes stays one name).
   const mailFromGiven = typeof (raw.mail as { from?: unknown } | undefined)?.from === 'string';
   const mail = mailFromGiven ? parsed.mail : { ...parsed.mail, from: `${JSON.stringify(parsed.branding.name)} <no-reply@localhost>` };
-  const config: Config = { ...parsed, mail, dataDir: resolve(cwd, parsed.dataDir), issuer, production };
+  const themeDir = parsed.themeDir === undefined ? undefined : resolve(cwd, parsed.themeDir);
+  checkTheme(themeDir, parsed.branding.logoUrl);
+  const config: Config = { ...parsed, mail, dataDir: resolve(cwd, parsed.dataDir), themeDir, issuer, production };
   if (production) refuseDevelopmentDefaults(config);
   return config;
+}
+
+const isDirectory = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+
+// A theme that is not there would otherwise show only as built-in pages and a broken logo.
+function checkTheme(themeDir: string | undefined, logoUrl: string | undefined): void {
+  if (themeDir !== undefined && !isDirectory(themeDir)) throw new ConfigError(`invalid configuration: themeDir: no directory at ${themeDir}`);
+  const themeFile = logoUrl?.startsWith('/assets/theme/') ? logoUrl.slice('/assets/theme/'.length) : undefined;
+  if (themeFile === undefined) return;
+  if (themeDir === undefined) throw new ConfigError('invalid configuration: branding.logoUrl: a theme file needs a theme directory (THEME_DIR or themeDir)');
+  const path = join(themeDir, 'assets', themeFile);
+  if (!isFile(path)) throw new ConfigError(`invalid configuration: branding.logoUrl: no file at ${path}`);
 }
 
 function refuseDevelopmentDefaults(config: Config): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { redisUrlProblem } from '../db/redis-connect.ts';
+import { contrastRatio } from '../pages/contrast.ts';
 
 // Every TTL is explicit (seconds) so an operator can read what tokens live for without
 // knowing oidc-provider's defaults. Values follow RFC 9700 guidance: short-lived codes and
@@ -135,6 +136,47 @@ const timeoutsSchema = z.strictObject({
   shutdownMs: z.number().int().positive().default(10_000),
 });
 
+// The accent is the primary button's background under its text (--on-accent) and the link and
+// focus colour on the card, in light and in dark mode; each pair must reach WCAG 2.x AA for
+// normal text (4.5:1, https://www.w3.org/TR/WCAG22/#contrast-minimum).
+const hexPattern = /^#[0-9a-fA-F]{6}$/;
+const hexColor = z.string().regex(hexPattern, 'must be a #rrggbb colour').transform((value) => value.toLowerCase());
+const contrastPairs = {
+  accent: [['#ffffff', (color: string) => `white button text on ${color}`], ['#ffffff', (color: string) => `${color} links on the light card (#ffffff)`]],
+  accentDark: [['#0b1020', (color: string) => `dark button text (#0b1020) on ${color}`], ['#1c212b', (color: string) => `${color} links on the dark card (#1c212b)`]],
+} as const;
+const colorsSchema = z.strictObject({
+  accent: hexColor.default('#2f5bd3'),
+  accentDark: hexColor.default('#8fb0ff'),
+}).superRefine((colors, ctx) => {
+  for (const key of ['accent', 'accentDark'] as const) {
+    // zod still runs this after a colour failed its pattern; that issue is reported already.
+    if (!hexPattern.test(colors[key])) continue;
+    for (const [other, pair] of contrastPairs[key]) {
+      const ratio = contrastRatio(colors[key], other);
+      // Rounded down, so a refused ratio never reads as 4.50.
+      const shown = (Math.floor(ratio * 100) / 100).toFixed(2);
+      if (ratio < 4.5) ctx.addIssue({ code: 'custom', path: [key], message: `${pair(colors[key])} has contrast ${shown}:1; at least 4.5:1 is needed` });
+    }
+  }
+});
+
+// A file of the theme directory (checked by the loader), or an image on another https origin.
+const themeAssetPath = /^\/assets\/theme\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.(?:svg|png|jpe?g|webp|gif|ico)$/i;
+const logoUrl = z.string().refine((value) => {
+  if (value.startsWith('/')) return themeAssetPath.test(value);
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHosts.has(url.hostname));
+}, 'must be an https URL (plain http only on a loopback address) or a theme image /assets/theme/<file>.(svg|png|jpg|webp|gif|ico)');
+
+const brandingSchema = z.strictObject({
+  // One short line: it goes into titles, headers and mail text.
+  name: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'one line of visible characters').default('Sign-in'),
+  logoUrl: logoUrl.optional(),
+  colors: colorsSchema.default(() => colorsSchema.parse({})),
+});
+
 export const configSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
@@ -162,11 +204,19 @@ export const configSchema = z.strictObject({
   /** Trust X-Forwarded-* from a reverse proxy in front of the provider. */
   trustProxy: z.boolean().default(false),
   ttl: ttlSchema.default(() => ttlSchema.parse({})),
-  /** How the product is named to people: every page's header and title, and every mail. */
-  branding: z.strictObject({
-    // One short line: it goes into titles, headers and mail text.
-    name: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'one line of visible characters').default('Sign-in'),
-  }).default({ name: 'Sign-in' }),
+  /** How the product is named and looks to people: every page's header and title, and every mail. */
+  branding: brandingSchema.default(() => brandingSchema.parse({})),
+  /**
+   * Operator theme (src/pages/theme.ts): views/<name>.ejs and views/mail/<name>.ejs override
+   * templates, locales/<lang>.json messages, assets/ is served under /assets/theme/, style.css
+   * is added after the built-in stylesheet. Must be a directory; resolved by the loader.
+   */
+  themeDir: z.string().min(1).optional(),
+  /**
+   * The language of pages and mails when neither the request nor the person names one we have
+   * (src/i18n/negotiate.ts): a BCP 47 tag with messages in src/i18n/locales or the theme's locales/.
+   */
+  defaultLocale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language tag such as en, de or pt-BR').default('en'),
   /** Self-service sign-up on the hosted pages. */
   registration: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
   /** Sign-in completes only once the account's email is verified. */

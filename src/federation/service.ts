@@ -121,7 +121,7 @@ export function createFederationService(db: Database, checkPassword: CheckPasswo
 
   async function requireAccount(email: string) {
     const account = await findAccountByEmail(db, email.trim().toLowerCase());
-    if (!account) throw new AppError('account.not_found', `no account with email ${email}`, 404);
+    if (!account) throw new AppError('account.not_found', `no account with email ${email}`);
     return account;
   }
 
@@ -141,7 +141,7 @@ export function createFederationService(db: Database, checkPassword: CheckPasswo
       const account = await requireAccount(email);
       await db.transaction(async (tx) => {
         if (!(await deleteIdentity(tx, account.id, upstreamId))) {
-          throw new AppError('identity.not_found', `${account.email} has no identity linked at ${upstreamId}`, 404);
+          throw new AppError('identity.not_found', `${account.email} has no identity linked at ${upstreamId}`);
         }
         await audit?.record({ event: 'federation.unlinked', accountId: account.id, email: account.email, details: { upstream: upstreamId, actor } }, tx);
       });

@@ -31,7 +31,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       resolve(body);
     };
     // The client went away mid-body (Node reports ECONNRESET, which must not read as an outage).
-    const failed = () => settle(new RequestBytesError('request.aborted', 'The request body did not arrive whole.', 400, 'The request was cut off'));
+    const failed = () => settle(new RequestBytesError('request.aborted', 'The request body did not arrive whole.'));
     function drain(): void {
       while (req.readableLength > 0) {
         const chunk = req.read() as Buffer | null;
@@ -55,7 +55,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge(limit: number): RequestBytesError {
-  return new RequestBytesError('request.too_large', `The request body is larger than ${Math.floor(limit / 1024)} KiB.`, 413, 'The request is too large');
+  return new RequestBytesError('request.too_large', `The request body is larger than ${Math.floor(limit / 1024)} KiB.`);
 }
 
 /**

@@ -1,83 +1,46 @@
 import type { Middleware } from 'koa';
-import { errors } from 'oidc-provider';
-import { isAppError } from '../errors.ts';
-import { RateLimitedError } from '../security/rate-limits.ts';
-import { toUnavailable, ServiceUnavailableError } from './unavailable.ts';
-import { RequestBytesError } from './request-bytes-error.ts';
 import { noteForLog } from './request-context.ts';
+import { classifyError, describeInEnglish, renderErrorPage, type ErrorAction, type ErrorView } from './error-view.ts';
 import type { Logger } from '../log.ts';
-import type { RenderPage } from '../pages/render.ts';
+import type { Pages } from '../pages/render.ts';
 
 /**
- * Renders errors from our own routes: a page for browsers, JSON for API callers. Only client
- * errors show their message; anything else is logged with the request id and shown generically.
+ * Renders errors from our own routes: a page for browsers, JSON for API callers, both from the
+ * error table (src/error-codes.ts). Only client errors show their detail; anything else is
+ * logged with the request id and shown generically. `recover` may turn an error into something
+ * better than a page (an expired sign-in restarts at the application: src/interactions/restart.ts).
  */
-export function errorHandler(logger: Logger, renderPage: RenderPage, options: { adminPrefix?: string } = {}): Middleware {
+export function errorHandler(
+  logger: Logger,
+  pages: Pages,
+  options: { adminPrefix?: string; recover?: (ctx: Parameters<Middleware>[0], view: ErrorView) => Promise<ErrorAction | 'handled' | null> } = {},
+): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (thrown) {
-      const error = toUnavailable(thrown);
-      let status = 500;
-      let code = 'server_error';
-      let message = 'The server could not complete the request. Try again later.';
-      let title = 'Something went wrong';
-      let json: boolean | undefined;
-      if (error instanceof ServiceUnavailableError) {
-        status = 503;
-        code = error.error;
-        title = 'Temporarily unavailable';
-        message = error.error_description;
-        ctx.set('retry-after', '5');
-        logger.warn({ id: ctx.state.requestId, dependency: error.dependency, err: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
-      } else if (error instanceof errors.SessionNotFound) {
-        // The interaction cookie or record is gone: it expired, was used already, or this is
-        // another browser.
-        status = 400;
-        code = 'interaction.expired';
-        title = 'This sign-in request has expired';
-        message = 'Go back to the application you came from and sign in again.';
-      } else if (error instanceof RequestBytesError) {
-        // Refused before routing, so any kind of caller: a browser asks for text/html and gets
-        // the page; anyone else the OAuth error JSON oidc-provider would send.
-        ({ status, message, title } = error);
-        json = !/text\/html/i.test(ctx.get('accept'));
-        code = json ? error.error : error.code;
-      } else if (isAppError(error) && error.expose) {
-        ({ status, code, message } = error);
-        if (error instanceof RateLimitedError) {
-          title = 'Too many attempts';
-          ctx.set('retry-after', String(error.retryAfterSeconds));
-        }
-      } else if (error instanceof errors.OIDCProviderError && error.expose) {
-        status = error.status;
-        code = error.error;
-        message = error.error_description ?? error.message;
-      } else if (isClientHttpError(error)) {
-        // Raised by Koa middleware (body parser: 413 too large, 400 malformed, 415 type).
-        status = error.status;
-        code = 'request.invalid';
-        message = error.message;
-      } else {
-        logger.error({ err: error, id: ctx.state.requestId }, 'unhandled error');
+      const view = classifyError(thrown);
+      if (view.unexpected) logger.error({ err: thrown, id: ctx.state.requestId }, 'unhandled error');
+      if (view.code === 'temporarily_unavailable') {
+        const cause = (thrown as { cause?: Error }).cause;
+        logger.warn({ id: ctx.state.requestId, dependency: (thrown as { dependency?: string }).dependency, err: cause?.message }, 'dependency unavailable');
       }
-      ctx.status = status;
-      noteForLog(ctx, { error: code, errorDescription: status < 500 ? message.slice(0, 200) : undefined });
-      if (options.adminPrefix && ctx.path.startsWith(`${options.adminPrefix}/`) && error instanceof RequestBytesError) {
+      if (view.retryAfterSeconds !== undefined) ctx.set('retry-after', String(view.retryAfterSeconds));
+      ctx.status = view.status;
+      noteForLog(ctx, { error: view.code, errorDescription: view.status < 500 ? view.detail?.slice(0, 200) : undefined });
+      const wantsHtml = /text\/html/i.test(ctx.get('accept'));
+      if (options.adminPrefix && ctx.path.startsWith(`${options.adminPrefix}/`) && view.oauthError) {
         // Refused before the admin router: answered in the admin API's own shape (src/admin/errors.ts).
-        ctx.body = { error: error.code, message };
-      } else if (json ?? ctx.accepts('html', 'json') === 'json') {
-        ctx.body = { error: code, error_description: message };
+        ctx.body = { error: view.code, message: describeInEnglish(pages, view) };
+      } else if (view.oauthError ? !wantsHtml : ctx.accepts('html', 'json') === 'json') {
+        // Refused at the edge, any kind of caller: anyone but a browser gets the OAuth error JSON
+        // oidc-provider would send; our own routes' API callers get the dotted code.
+        ctx.body = { error: view.oauthError ?? view.code, error_description: describeInEnglish(pages, view) };
       } else {
-        ctx.type = 'html';
-        ctx.body = renderPage('error', { title, error: code, description: message });
+        const recovered = options.recover ? await options.recover(ctx, view).catch(() => null) : null;
+        if (recovered === 'handled') return;
+        renderErrorPage(pages, ctx, view, { action: recovered });
       }
     }
   };
-}
-
-/** http-errors style errors (Koa, body parsers) that are the client's fault and safe to show. */
-function isClientHttpError(error: unknown): error is { status: number; message: string } {
-  const candidate = error as { status?: unknown; expose?: unknown } | null;
-  return typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 500 && candidate.expose === true;
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import type { ErrorCode } from '../error-codes.ts';
 
 /**
  * A request refused at the edge, before any route is matched (request-bytes.ts), so the caller
@@ -9,11 +10,9 @@ import { AppError } from '../errors.ts';
 export class RequestBytesError extends AppError {
   override name = 'RequestBytesError';
   readonly error = 'invalid_request';
-  readonly title: string;
 
-  constructor(code: string, message: string, status: number, title: string) {
-    super(code, message, status);
-    this.title = title;
+  constructor(code: ErrorCode & `request.${string}`, detail: string) {
+    super(code, detail);
   }
 
   get error_description(): string {

@@ -28,7 +28,7 @@ const flawText: Record<Flaw, string> = {
 
 /** Says where and what, never the value itself. */
 function refused(where: string, flaw: Flaw): RequestBytesError {
-  return new RequestBytesError('request.invalid_characters', `${where} ${flawText[flaw]}.`, 400, 'The request contains characters that cannot be used');
+  return new RequestBytesError('request.invalid_characters', `${where} ${flawText[flaw]}.`);
 }
 
 const named = (kind: string, name: string | null) => (name === null ? `A ${kind} name` : `${kind[0]!.toUpperCase()}${kind.slice(1)} ${JSON.stringify(name)}`);
@@ -76,7 +76,7 @@ async function checkBody(ctx: Context, kind: BodyKind, options: RequestBytesOpti
   const encoding = ctx.req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     // Compressed bytes cannot be checked; oidc-provider cannot read them either.
-    throw new RequestBytesError('request.unsupported_encoding', 'Send the request body uncompressed (no Content-Encoding).', 415, 'The request could not be read');
+    throw new RequestBytesError('request.unsupported_encoding', 'Send the request body uncompressed (no Content-Encoding).');
   }
   const bytes = await readBody(ctx.req, options.maxBodyBytes);
   const keep = options.keepParsedBody(ctx);
@@ -131,7 +131,7 @@ function decodeBody(ctx: Context, bytes: Buffer, kind: BodyKind): string {
     }
     const body = kind === 'form' ? 'The form body' : 'The JSON body';
     if (decoder === utf8) throw refused(body, 'utf8');
-    throw new RequestBytesError('request.invalid_characters', `${body} is not valid ${decoder.encoding}.`, 400, 'The request contains characters that cannot be used');
+    throw new RequestBytesError('request.invalid_characters', `${body} is not valid ${decoder.encoding}.`);
   }
 }
 

@@ -1,17 +1,11 @@
 import type { Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
-import { formFields, requireCsrf } from './form.ts';
+import { finishStep, interactionStep } from './step.ts';
 
 /** POST /interaction/:uid/abort: the person said no; the client receives access_denied. */
-export function abortInteraction({ provider, csrf }: InteractionDeps): Middleware {
+export function abortInteraction(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    requireCsrf(csrf, details.uid, formFields(ctx));
-    const returnTo = await provider.interactionResult(ctx.req, ctx.res, {
-      error: 'access_denied',
-      error_description: 'The user denied the request',
-    }, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(returnTo);
+    await interactionStep(deps, ctx, { prompt: 'any' });
+    await finishStep(ctx, deps, { error: 'access_denied', error_description: 'The user denied the request' }, false);
   };
 }

@@ -1,8 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../errors.ts';
 import type { InteractionDeps } from './deps.ts';
-import { noteForLog } from '../http/request-context.ts';
-import { formFields, requireCsrf } from './form.ts';
+import { finishStep, interactionStep } from './step.ts';
 
 interface MissingGrant {
   missingOIDCScope?: string[];
@@ -11,16 +10,12 @@ interface MissingGrant {
 }
 
 /** POST /interaction/:uid/confirm: grants what the consent page showed and remembers it. */
-export function submitConsent({ provider, consents, csrf }: InteractionDeps): Middleware {
+export function submitConsent(deps: InteractionDeps): Middleware {
+  const { provider, consents } = deps;
   return async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    noteForLog(ctx, { clientId: String(details.params.client_id), accountId: details.session?.accountId });
-    if (details.prompt.name !== 'consent') throw new AppError('interaction.wrong_step', 'This consent step is already complete. Go back and continue.');
-    requireCsrf(csrf, details.uid, formFields(ctx));
-
-    const accountId = details.session?.accountId;
-    const clientId = String(details.params.client_id);
-    if (!accountId) throw new AppError('interaction.no_session', 'Sign in first.');
+    const { details, accountId, client } = await interactionStep(deps, ctx, { prompt: 'consent' });
+    if (!accountId) throw new AppError('interaction.no_session', 'the consent step has no signed-in account');
+    const clientId = client.id;
 
     const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined)
       ?? new provider.Grant({ accountId, clientId });
@@ -38,9 +33,6 @@ export function submitConsent({ provider, consents, csrf }: InteractionDeps): Mi
       claims: missing.missingOIDCClaims ?? [],
       resourceScopes: missing.missingResourceScopes ?? {},
     });
-
-    const returnTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-    ctx.status = 303;
-    ctx.redirect(returnTo);
+    await finishStep(ctx, deps, { consent: { grantId } }, true);
   };
 }

@@ -1,7 +1,8 @@
 import type Provider from 'oidc-provider';
 import type { AccountService } from '../accounts/service.ts';
 import type { ConsentService } from '../consents/service.ts';
-import type { RenderPage } from '../pages/render.ts';
+import type { Pages } from '../pages/render.ts';
+import type { PendingRegistrations } from './pending-registration.ts';
 import type { Logger } from '../log.ts';
 import type { Csrf } from './csrf.ts';
 import type { FederationService } from '../federation/service.ts';
@@ -18,7 +19,7 @@ export interface InteractionDeps {
   accounts: AccountService;
   consents: ConsentService;
   csrf: Csrf;
-  renderPage: RenderPage;
+  pages: Pages;
   logger: Logger;
   /** Configured upstream identity providers by id, in button order. */
   upstreams: Map<string, Upstream>;
@@ -29,6 +30,10 @@ export interface InteractionDeps {
   selfService: SelfService;
   /** Whether people may create accounts on the hosted pages. */
   registrationEnabled: boolean;
+  /** Sign-in waits for a verified email (a registration continues only after verifying). */
+  requireVerifiedEmail: boolean;
+  /** Accounts registered from a sign-in in progress, by interaction uid. */
+  pendingRegistrations: PendingRegistrations;
   /** Security events: federated sign-ins, sign-ups, links and refusals. */
   audit: AuditLog;
   /** Work after the response (audit lines of failure pages). */

@@ -3,7 +3,7 @@ import { UpstreamError, type Upstream, type UpstreamProfile } from '../federatio
 import type { InteractionDeps } from './deps.ts';
 import { renderFederationFailure } from './federation-failure.ts';
 import { requireUpstream, secondsLeft, upstreamRedirectUri } from './federation-start.ts';
-import { AppError } from '../errors.ts';
+import { interactionStep, finishStep } from './step.ts';
 
 // `<interaction uid>.<random>`, as made by startFederation.
 const STATE = /^([A-Za-z0-9_-]{8,64})\.[A-Za-z0-9_-]{32,128}$/;
@@ -33,10 +33,8 @@ export function relayCallback(deps: InteractionDeps): Middleware {
  */
 export function finishFederation(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const details = await deps.provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid) throw new AppError('interaction.expired', 'This sign-in request has expired. Go back to the application and sign in again.');
+    const { details } = await interactionStep(deps, ctx, { prompt: 'login' });
     const upstream = requireUpstream(deps, ctx);
-    if (details.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 'This sign-in step is already complete. Go back and continue.');
     const fail = (reason: Parameters<typeof renderFederationFailure>[2]['reason'], extra: { upstreamCode?: string | undefined; detail?: string } = {}) =>
       renderFederationFailure(ctx, deps, { reason, upstream, uid: details.uid, ...extra });
 
@@ -94,9 +92,5 @@ export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps
     event: audited.event, reason: audited.reason, accountId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { upstream: upstream.id },
   });
   deps.metrics?.recordLogin('federated', 'success');
-  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, {
-    login: { accountId, remember: true },
-  }, { mergeWithLastSubmission: false });
-  ctx.status = 303;
-  ctx.redirect(returnTo);
+  await finishStep(ctx, deps, { login: { accountId, remember: true } }, false);
 }

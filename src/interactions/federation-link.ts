@@ -1,21 +1,15 @@
 import type { Context, Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
-import { formFields, requireCsrf } from './form.ts';
+import { interactionStep, renderStep, type Step } from './step.ts';
 import { MAX_LINK_ATTEMPTS, type PendingLink } from '../federation/service.ts';
 import { renderFederationFailure } from './federation-failure.ts';
 import { secondsLeft } from './federation-start.ts';
 import { completeFederatedLogin } from './federation-callback.ts';
-import { AppError } from '../errors.ts';
 import { requestContext } from './request.ts';
 
-function renderLinkPage(ctx: Context, deps: InteractionDeps, uid: string, link: PendingLink, error: string | null): void {
+function renderLinkPage(ctx: Context, deps: InteractionDeps, step: Step, link: PendingLink, error: string | null): void {
   const upstream = deps.upstreams.get(link.upstreamId);
-  ctx.type = 'html';
-  ctx.set('cache-control', 'no-store');
-  ctx.body = deps.renderPage('link-account', {
-    title: 'Link your account',
-    uid,
-    csrf: deps.csrf.token(uid),
+  renderStep(ctx, deps, step, 'link-account', {
     upstreamName: upstream?.displayName ?? link.upstreamId,
     email: link.accountEmail,
     hasPassword: link.hasPassword,
@@ -24,30 +18,28 @@ function renderLinkPage(ctx: Context, deps: InteractionDeps, uid: string, link: 
 }
 
 async function loadLink(deps: InteractionDeps, ctx: Context) {
-  const details = await deps.provider.interactionDetails(ctx.req, ctx.res);
-  if (details.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 'This sign-in step is already complete. Go back and continue.');
-  return { details, link: await deps.federation.pendingLink(details.uid) };
+  const step = await interactionStep(deps, ctx, { prompt: 'login' });
+  return { step, details: step.details, link: await deps.federation.pendingLink(step.uid) };
 }
 
 /** GET /interaction/:uid/link: asks for the local account's password before linking. */
 export function showLink(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const { details, link } = await loadLink(deps, ctx);
+    const { step, details, link } = await loadLink(deps, ctx);
     if (!link) {
       ctx.status = 303;
       ctx.redirect(`/interaction/${details.uid}`);
       return;
     }
-    renderLinkPage(ctx, deps, details.uid, link, null);
+    renderLinkPage(ctx, deps, step, link, null);
   };
 }
 
 /** POST /interaction/:uid/link: links once the password is right; a few wrong ones end the attempt. */
 export function submitLink(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const { details, link } = await loadLink(deps, ctx);
-    const fields = formFields(ctx);
-    requireCsrf(deps.csrf, details.uid, fields);
+    const { step, details, link } = await loadLink(deps, ctx);
+    const fields = step.fields;
     const upstream = link ? deps.upstreams.get(link.upstreamId) : undefined;
     if (!link || !upstream) {
       renderFederationFailure(ctx, deps, { reason: 'state_invalid', upstream, uid: details.uid, detail: 'no pending link' });
@@ -64,7 +56,7 @@ export function submitLink(deps: InteractionDeps): Middleware {
       }
       await deps.federation.savePendingLink({ ...link, failedAttempts }, secondsLeft(details));
       ctx.status = 400;
-      renderLinkPage(ctx, deps, details.uid, link, 'Incorrect password.');
+      renderLinkPage(ctx, deps, step, link, deps.pages.t(ctx)('link-account.wrong_password'));
       return;
     }
     await deps.federation.dropPendingLink(details.uid);
@@ -79,8 +71,7 @@ export function submitLink(deps: InteractionDeps): Middleware {
 /** POST /interaction/:uid/link/cancel: nothing is linked; back to the login page. */
 export function cancelLink(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const details = await deps.provider.interactionDetails(ctx.req, ctx.res);
-    requireCsrf(deps.csrf, details.uid, formFields(ctx));
+    const { details } = await interactionStep(deps, ctx, { prompt: 'any' });
     await deps.federation.dropPendingLink(details.uid);
     deps.logger.info({ event: 'federation.link_cancelled', uid: details.uid, id: ctx.state.requestId }, 'link cancelled');
     ctx.status = 303;

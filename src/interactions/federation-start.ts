@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import { AppError } from '../errors.ts';
 import { UpstreamError, type Upstream } from '../federation/upstream.ts';
 import type { InteractionDeps } from './deps.ts';
-import { formFields, requireCsrf } from './form.ts';
+import { interactionStep } from './step.ts';
 import { renderFederationFailure } from './federation-failure.ts';
 
 /** The redirect URI registered at every upstream: one fixed URL per upstream id. */
@@ -11,7 +11,7 @@ export const upstreamRedirectUri = (issuer: string, upstreamId: string): string 
 
 export function requireUpstream(deps: InteractionDeps, ctx: Context): Upstream {
   const upstream = deps.upstreams.get(String(ctx.params.upstream));
-  if (!upstream) throw new AppError('federation.unknown_upstream', 'This sign-in option is not available. Go back and choose another.', 404);
+  if (!upstream) throw new AppError('federation.unknown_upstream', `no upstream ${String(ctx.params.upstream).slice(0, 64)} is configured`);
   return upstream;
 }
 
@@ -25,9 +25,7 @@ export const secondsLeft = (details: { exp: number }): number => Math.max(1, det
  */
 export function startFederation(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const details = await deps.provider.interactionDetails(ctx.req, ctx.res);
-    requireCsrf(deps.csrf, details.uid, formFields(ctx));
-    if (details.prompt.name !== 'login') throw new AppError('interaction.wrong_step', 'This sign-in step is already complete. Go back and continue.');
+    const { details } = await interactionStep(deps, ctx, { prompt: 'login' });
     const upstream = requireUpstream(deps, ctx);
 
     const checks = {

@@ -1,34 +1,30 @@
 import type { Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
-import { formFields, requireCsrf } from './form.ts';
-import { requestContext } from './request.ts';
-import { loginStep, renderCheckEmail } from './login-step.ts';
+import { stepContext } from './request.ts';
+import { renderCheckEmail } from './login-step.ts';
+import { interactionStep, renderStep } from './step.ts';
+import { problemInWords } from './field-problem.ts';
 
 /** GET /interaction/:uid/forgot */
 export function showForgotPassword(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const details = await loginStep(deps, ctx);
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
+    const step = await interactionStep(deps, ctx, { prompt: 'login' });
     const hint = typeof ctx.query.email === 'string' ? ctx.query.email.slice(0, 254) : '';
-    ctx.body = deps.renderPage('forgot-password', { title: 'Reset your password', uid: details.uid, csrf: deps.csrf.token(details.uid), email: hint, problem: null });
+    renderStep(ctx, deps, step, 'forgot-password', { email: hint, problem: null });
   };
 }
 
 /** POST /interaction/:uid/forgot: the same page whether or not an account has the email. */
 export function submitForgotPassword(deps: InteractionDeps): Middleware {
   return async (ctx) => {
-    const details = await loginStep(deps, ctx);
-    const fields = formFields(ctx);
-    requireCsrf(deps.csrf, details.uid, fields);
-    const email = (fields.email ?? '').trim();
-    const result = await deps.selfService.requestReset(email, requestContext(ctx));
+    const step = await interactionStep(deps, ctx, { prompt: 'login' });
+    const email = (step.fields.email ?? '').trim();
+    const result = await deps.selfService.requestReset(email, stepContext(ctx, deps, step));
     if (!result.ok) {
       ctx.status = 400;
-      ctx.type = 'html';
-      ctx.body = deps.renderPage('forgot-password', { title: 'Reset your password', uid: details.uid, csrf: deps.csrf.token(details.uid), email, problem: result });
+      renderStep(ctx, deps, step, 'forgot-password', { email, problem: problemInWords(deps.pages.t(ctx), result).message });
       return;
     }
-    renderCheckEmail(ctx, deps, details.uid, email.toLowerCase(), 'reset');
+    renderCheckEmail(ctx, deps, step, email.toLowerCase(), 'reset');
   };
 }

@@ -17,6 +17,6 @@ export function formFields(ctx: Context): Record<string, string> {
 
 export function requireCsrf(csrf: Csrf, uid: string, fields: Record<string, string>): void {
   if (!csrf.verify(uid, fields.csrf)) {
-    throw new AppError('interaction.csrf', 'This form has expired or was not sent by this site. Go back and try again.', 403);
+    throw new AppError('request.csrf', 'This form has expired or was not sent by this site. Go back and try again.');
   }
 }

@@ -1,20 +1,14 @@
+import type { Context } from 'koa';
 import type { InteractionDeps } from './deps.ts';
+import { renderStep, type Step } from './step.ts';
 
-/** Everything the login page shows, from any handler that renders it (first view, failed login). */
-export async function loginPage(
-  { provider, csrf, renderPage, upstreams, registrationEnabled }: InteractionDeps,
-  details: { uid: string; params: Record<string, unknown> },
-  form: { email: string; error: string | null },
-): Promise<string> {
-  const client = await provider.Client.find(String(details.params.client_id));
-  return renderPage('login', {
-    title: 'Sign in',
-    uid: details.uid,
-    csrf: csrf.token(details.uid),
-    clientName: client?.clientName ?? client?.clientId ?? 'the application',
+/** The login page, from any handler that renders it (first view, failed login). */
+export function renderLoginPage(ctx: Context, deps: InteractionDeps, step: Step, form: { email: string; error: string | null; errorField?: 'email' | 'password' }): void {
+  renderStep(ctx, deps, step, 'login', {
     // Only configured upstreams get a button.
-    upstreams: [...upstreams.values()].map((upstream) => ({ id: upstream.id, kind: upstream.kind, displayName: upstream.displayName })),
-    registrationEnabled,
+    upstreams: [...deps.upstreams.values()].map((upstream) => ({ id: upstream.id, kind: upstream.kind, displayName: upstream.displayName })),
+    registrationEnabled: deps.registrationEnabled,
+    errorField: form.errorField ?? 'email',
     ...form,
   });
 }

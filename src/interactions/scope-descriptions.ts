@@ -1,12 +1,8 @@
-// What each scope lets the application do, in words a person can judge on the consent page.
-const descriptions: Record<string, string> = {
-  openid: 'Know who you are when you sign in',
-  profile: 'See your name, profile picture and language',
-  email: 'See your email address and whether it is verified',
-  roles: 'See the roles you hold in this organisation',
-  offline_access: 'Stay connected after you close it, until you revoke access',
-};
+import type { Translate } from '../i18n/catalogue.ts';
 
-export function describeScope(scope: string): string {
-  return descriptions[scope] ?? `Use the “${scope}” permission`;
+const described = new Set(['openid', 'profile', 'email', 'roles', 'offline_access']);
+
+/** What each scope lets the application do, in words a person can judge on the consent page. */
+export function describeScope(t: Translate, scope: string): string {
+  return described.has(scope) ? t(`scopes.${scope}`) : t('scopes.other', { scope });
 }

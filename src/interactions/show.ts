@@ -1,35 +1,31 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
-import { noteForLog } from '../http/request-context.ts';
 import { describeScope } from './scope-descriptions.ts';
 import { supportedScopes } from '../oidc/claims.ts';
-import { loginPage } from './login-page.ts';
+import { renderLoginPage } from './login-page.ts';
+import { finishStep, interactionStep, renderStep, type Step } from './step.ts';
 
 /** GET /interaction/:uid: the page for the step oidc-provider is asking for (login or consent). */
 export function showInteraction(deps: InteractionDeps): Middleware {
-  const { provider, csrf, renderPage } = deps;
+  const { provider } = deps;
   return async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    noteForLog(ctx, { clientId: String(details.params.client_id), accountId: details.session?.accountId });
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
+    const step = await interactionStep(deps, ctx, { prompt: 'any' });
+    const { details } = step;
 
     if (details.prompt.name === 'login') {
-      const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
-      ctx.body = await loginPage(deps, details, { email: hint, error: null });
+      if (await continueRegistration(ctx, deps, step)) return;
+      const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 254) : '';
+      renderLoginPage(ctx, deps, step, { email: hint, error: null });
       return;
     }
 
-    const client = await provider.Client.find(String(details.params.client_id));
-    const clientName = client?.clientName ?? client?.clientId ?? 'the application';
-    const common = { uid: details.uid, csrf: csrf.token(details.uid), clientName };
-
+    const t = deps.pages.t(ctx);
     // Everything the application will hold after this step, not only what is new: a person
     // deciding should see the whole picture (prompt=consent re-asks for scopes granted before).
     const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
     // API scopes are listed under their API below, not as sign-in permissions.
     const requested = String(details.params.scope ?? '').split(' ').filter((scope) => (supportedScopes as readonly string[]).includes(scope));
-    const scopes = requested.map((scope) => ({ scope, text: describeScope(scope) }));
+    const scopes = requested.map((scope) => ({ scope, text: describeScope(t, scope) }));
     // Per API: what this request adds plus what an earlier consent already allowed.
     const grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
     const requestedResources = [details.params.resource ?? []].flat().map(String);
@@ -40,6 +36,22 @@ export function showInteraction(deps: InteractionDeps): Middleware {
         return { indicator, scopes: list };
       })
       .filter((resource) => resource.scopes.length > 0);
-    ctx.body = renderPage('consent', { title: 'Allow access?', ...common, scopes, resources });
+    renderStep(ctx, deps, step, 'consent', { scopes, resources });
   };
+}
+
+/**
+ * Registration continues the sign-in it started from: once the account this browser created is
+ * verified (or needs no verification), coming back here signs it in without the password again.
+ */
+async function continueRegistration(ctx: Context, deps: InteractionDeps, step: Step): Promise<boolean> {
+  const accountId = await deps.pendingRegistrations.find(step.uid);
+  if (!accountId) return false;
+  const account = await deps.accounts.findById(accountId);
+  if (!account || account.disabled || (deps.requireVerifiedEmail && !account.emailVerified)) return false;
+  await deps.pendingRegistrations.drop(step.uid);
+  await deps.audit.record({ event: 'login.succeeded', reason: 'registered', accountId, email: account.email, ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
+  deps.logger.info({ event: 'registration.continued', accountId, uid: step.uid, id: ctx.state.requestId }, 'signed in the account registered in this sign-in');
+  await finishStep(ctx, deps, { login: { accountId, amr: ['pwd'], remember: true } }, false);
+  return true;
 }

@@ -1,19 +1,11 @@
-import { readFileSync } from 'node:fs';
-import ejs from 'ejs';
-import { viewsDir } from '../pages/render.ts';
+import { builtinTheme, templateCache, type PageTheme } from '../pages/render.ts';
+import type { Catalogue } from '../i18n/catalogue.ts';
+import { exactDuration } from '../i18n/durations.ts';
 
 export type MailTemplate = 'verify-email' | 'reset-password' | 'registration-attempt' | 'password-changed';
-export type RenderMail = (template: MailTemplate, data: Record<string, unknown>) => { subject: string; text: string; html: string };
+export type RenderMail = (template: MailTemplate, data: Record<string, unknown>, locale?: string) => { subject: string; text: string; html: string };
 
 export const mailTemplates: readonly MailTemplate[] = ['verify-email', 'reset-password', 'registration-attempt', 'password-changed'];
-
-/** Subjects live here, not in the templates, so that they are plain strings (no markup, no line breaks). */
-const subjects: Record<MailTemplate, string> = {
-  'verify-email': 'Confirm your email address',
-  'reset-password': 'Reset your password',
-  'registration-attempt': 'Someone tried to create an account with your email',
-  'password-changed': 'Your password was changed',
-};
 
 /**
  * The text part is not HTML: `<%= %>` there must not turn `&` in a link into `&amp;`. It only
@@ -43,66 +35,55 @@ function httpUrl(value: unknown, field: string): string {
   throw new TypeError(`mail field ${field} must be an absolute http(s) URL`);
 }
 
-const UNITS = [['day', 86_400], ['hour', 3600], ['minute', 60]] as const;
-
 /**
- * `2 hours`, `90 minutes`, `3 days`: a link lifetime in the largest unit that states it exactly.
- * The configuration only admits whole minutes (src/config/schema.ts), so nothing is rounded.
+ * `2 hours`, `90 minutes`, `3 days`: a link lifetime in the largest unit that states it exactly,
+ * in the mail's language (src/i18n/durations.ts).
  */
-export function linkLifetime(seconds: unknown, field = 'expiresInSeconds'): string {
+export function linkLifetime(seconds: unknown, field = 'expiresInSeconds', locale = 'en'): string {
   if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 60 || seconds % 60 !== 0) {
     throw new TypeError(`mail field ${field} must be a whole number of minutes, in seconds`);
   }
-  // "24 hours" reads better than "1 day"; days only from two on.
-  const [unit, size] = UNITS.find(([name, length]) => seconds % length === 0 && (name !== 'day' || seconds >= 2 * length))!;
-  const value = seconds / size;
-  return `${value} ${unit}${value === 1 ? '' : 's'}`;
+  return exactDuration(locale, seconds);
 }
 
 /** Checks and shapes what each template needs; the templates then only print. */
-function prepare(template: MailTemplate, data: Record<string, unknown>): Record<string, unknown> {
+function prepare(template: MailTemplate, data: Record<string, unknown>, locale: string): Record<string, unknown> {
   switch (template) {
     case 'verify-email':
-      return { name: shortName(data.name), link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds) };
+      return { name: shortName(data.name), link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds, 'expiresInSeconds', locale) };
     case 'reset-password':
-      return { link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds) };
+      return { link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds, 'expiresInSeconds', locale) };
     case 'registration-attempt':
       return { loginUrl: data.loginUrl == null ? null : httpUrl(data.loginUrl, 'loginUrl') };
-    case 'password-changed':
-      if (typeof data.when !== 'string' || !data.when.trim()) throw new TypeError('mail field when must be a non-empty string');
-      return { when: data.when };
+    case 'password-changed': {
+      // The moment, in the reader's language; UTC, since we do not know the reader's zone.
+      const when = data.when instanceof Date ? data.when : typeof data.when === 'number' ? new Date(data.when) : null;
+      if (!when || Number.isNaN(when.getTime())) throw new TypeError('mail field when must be a Date or epoch milliseconds');
+      return { when: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(when) };
+    }
   }
 }
 
 /**
  * Renders `views/mail/<name>.text.ejs` and `views/mail/<name>.html.ejs` (inside
- * `views/mail/layout.html.ejs`). Compiled once, like the pages; every dynamic value goes through
- * `<%= %>`, which HTML-escapes in the HTML part.
+ * `views/mail/layout.html.ejs`) in the language of the request that caused the mail. Compiled
+ * once, like the pages, from the theme's directory first; every dynamic value goes through
+ * `<%= %>`, which HTML-escapes in the HTML part. Subjects are catalogue messages
+ * (`mail.<name>.subject`): plain strings, no markup, no line breaks.
  */
-export function createMailRenderer(options: { productName: string; dir?: string }): RenderMail {
-  const dir = options.dir ?? `${viewsDir}mail/`;
-  const compiled = new Map<string, ejs.TemplateFunction>();
-  const template = (name: string, kind: 'text' | 'html'): ejs.TemplateFunction => {
-    const key = `${name}.${kind}`;
-    let fn = compiled.get(key);
-    if (!fn) {
-      const filename = `${dir}${key}.ejs`;
-      fn = ejs.compile(readFileSync(filename, 'utf8'), {
-        filename,
-        strict: true,
-        localsName: 'it',
-        ...(kind === 'text' ? { escape: plainText } : {}),
-      });
-      compiled.set(key, fn);
-    }
-    return fn;
-  };
-  return (name, data) => {
-    const subject = subjects[name];
-    const locals = { ...prepare(name, data), productName: options.productName, subject };
-    const text = template(name, 'text')(locals);
-    const body = template(name, 'html')(locals);
-    const html = template('layout', 'html')({ ...locals, body });
-    return { subject, text, html };
+export function createMailRenderer(options: { productName: string; catalogue: Catalogue; theme?: PageTheme }): RenderMail {
+  const theme = options.theme ?? builtinTheme;
+  const html = templateCache(theme);
+  const text = templateCache(theme, { escape: plainText });
+  return (name, data, locale = options.catalogue.defaultLocale) => {
+    const t = options.catalogue.t(locale);
+    const subject = plainText(t(`mail.${name}.subject`));
+    const locals = { ...prepare(name, data, locale), productName: options.productName, subject, t, locale, dir: options.catalogue.direction(locale) };
+    const body = html(`mail/${name}.html.ejs`)(locals);
+    return {
+      subject,
+      text: text(`mail/${name}.text.ejs`)(locals),
+      html: html('mail/layout.html.ejs')({ ...locals, body }),
+    };
   };
 }

@@ -26,7 +26,7 @@ export function authorizationPost(options: { path: string; runProvider: (ctx: Co
     // OIDC Core §3.1.2.1 names form serialization for POST; oidc-provider has no POST route of
     // its own here, so anything else would end in a bare 404.
     if (!ctx.is('application/x-www-form-urlencoded')) {
-      throw new AppError('request.unsupported_media_type', 'POST /auth takes its parameters form-encoded (application/x-www-form-urlencoded); or use GET.', 415);
+      throw new AppError('request.unsupported_media_type', 'POST /auth takes its parameters form-encoded (application/x-www-form-urlencoded); or use GET.');
     }
     await parseForm(ctx, async () => undefined);
     const query = new URLSearchParams();

@@ -9,7 +9,9 @@ import type { Effective } from '../rbac/effective.ts';
 import { accessTokenClaims } from './access-token-claims.ts';
 import { noteForLog } from '../http/request-context.ts';
 import { failFast, toUnavailable, ServiceUnavailableError } from '../http/unavailable.ts';
-import type { RenderPage } from '../pages/render.ts';
+import type { Pages } from '../pages/render.ts';
+import { clientDisplay } from '../pages/client-display.ts';
+import { classifyError, renderErrorPage } from '../http/error-view.ts';
 import type { Logger } from '../log.ts';
 import { scopeClaims, supportedScopes } from './claims.ts';
 import { createFindAccount } from './find-account.ts';
@@ -29,12 +31,12 @@ export interface ProviderDeps {
   rbac: RbacService;
   signingKeys: JWK[];
   cookieKeys: string[];
-  renderPage: RenderPage;
+  pages: Pages;
   logger: Logger;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, renderPage } = deps;
+  const { config, pages } = deps;
   const ttl = config.ttl;
 
   // One request asks for a client's effective roles twice (resource check, then the token's
@@ -122,14 +124,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       registration: { enabled: false },
       rpInitiatedLogout: {
         enabled: true,
+        // The question names the application that asked (from id_token_hint or client_id).
         logoutSource: async (ctx, form) => {
-          ctx.type = 'html';
-          ctx.body = renderPage('logout', { title: 'Sign out', form, host: ctx.host });
+          const client = ctx.oidc.client;
+          pages.render(ctx, 'logout', { form, clientName: client ? client.clientName ?? client.clientId : null });
         },
         postLogoutSuccessSource: async (ctx) => {
-          ctx.type = 'html';
-          const client = ctx.oidc.client;
-          ctx.body = renderPage('logged-out', { title: 'Signed out', clientName: client?.clientName ?? client?.clientId ?? null });
+          const client = ctx.oidc.client ? clientDisplay(ctx.oidc.client, '') : null;
+          pages.render(ctx, 'logged-out', { clientName: client?.name ?? null, clientHome: client?.homeUri ?? null });
         },
       },
       resourceIndicators: {
@@ -195,23 +197,20 @@ export function createProvider(deps: ProviderDeps): Provider {
         return ttl.refreshToken;
       },
     },
+    // OIDC Discovery §3: the languages the hosted pages speak (src/i18n/locales and the theme's).
+    discovery: { ui_locales_supported: [...pages.catalogue.locales] },
     renderError: async (ctx, out, error) => {
-      // Protocol errors carry a safe description; anything else is logged and shown generically.
-      const status = (error as { status?: number }).status ?? 500;
-      if (error instanceof ServiceUnavailableError) {
-        deps.logger.warn({ dependency: error.dependency, err: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
-        ctx.type = 'html';
-        ctx.body = renderPage('error', { title: 'Temporarily unavailable', error: out.error, description: error.error_description });
-        return;
+      // The error table words it for people; the protocol detail goes to the log and the page's
+      // details line. A 500 is logged with its stack by the server_error listener (diagnostics.ts).
+      const view = classifyError(error);
+      if (view.code === 'temporarily_unavailable') {
+        const unavailable = error as ServiceUnavailableError;
+        deps.logger.warn({ dependency: unavailable.dependency, err: (unavailable.cause as Error | undefined)?.message }, 'dependency unavailable');
       }
-      // A 500 is logged with its stack by the server_error listener (src/oidc/diagnostics.ts).
-      noteForLog(ctx, { error: out.error, errorDescription: status < 500 ? out.error_description?.slice(0, 200) : undefined });
-      ctx.type = 'html';
-      ctx.body = renderPage('error', {
-        title: 'Something went wrong',
-        error: out.error,
-        description: status >= 500 ? 'The server could not complete the request. Try again later.' : (out.error_description ?? ''),
-      });
+      // oidc-provider has already set the status from the error; the code it answers with is `out.error`.
+      const shown = view.unexpected ? view : { ...view, code: out.error, detail: out.error_description ?? view.detail };
+      noteForLog(ctx, { error: out.error, errorDescription: shown.status < 500 ? out.error_description?.slice(0, 200) : undefined });
+      renderErrorPage(pages, ctx, shown);
     },
   };
 

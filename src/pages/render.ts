@@ -1,32 +1,116 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Context } from 'koa';
 import ejs from 'ejs';
+import type { Catalogue, Translate } from '../i18n/catalogue.ts';
+import { requestLocale } from '../i18n/request-locale.ts';
 
 export const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export type PageData = Record<string, unknown> & { title: string };
-export type RenderPage = (view: string, data: PageData) => string;
+/** What a theme changes (src/pages/theme.ts): where templates come from, the logo, extra CSS. */
+export interface PageTheme {
+  /** The file for `login.ejs` or `mail/verify-email.html.ejs`: the theme's, else the built-in one. */
+  templatePath(relative: string): string;
+  logoUrl: string | null;
+  /** Stylesheets after the built-in one: brand colours, then the theme's own. */
+  stylesheets: readonly string[];
+}
 
-/**
- * Renders `views/<view>.ejs` inside `views/layout.ejs`. Templates are compiled once and kept:
- * a page render is then only string work. ejs escapes `<%= %>` output, which every view uses
- * for anything that came from a request, a client's metadata or an account.
- */
-export function createPageRenderer(options: { productName: string; dir?: string }): RenderPage {
-  const dir = options.dir ?? viewsDir;
+export const builtinTheme: PageTheme = {
+  templatePath: (relative) => `${viewsDir}${relative}`,
+  logoUrl: null,
+  stylesheets: [],
+};
+
+export type PageData = Record<string, unknown> & {
+  /** The page title, already in words; else the view's `<view>.title` message. */
+  title?: string;
+  /** Where the language switch links to when this page answers a POST (default: the sign-in). */
+  switchUrl?: string;
+};
+
+export interface Pages {
+  /**
+   * Renders `views/<view>.ejs` inside the layout as the response: in the request's language
+   * (Content-Language follows), with the brand, the language switch and `no-store`.
+   */
+  render(ctx: Context, view: string, data?: PageData): void;
+  /** The request's language and its messages, for handlers that word something themselves. */
+  locale(ctx: Context): string;
+  t(ctx: Context): Translate;
+  readonly catalogue: Catalogue;
+}
+
+export interface Brand {
+  name: string;
+}
+
+/** Compiles each template once; a render is then only string work. */
+export function templateCache(theme: PageTheme, options: { escape?: (value: unknown) => string } = {}) {
   const compiled = new Map<string, ejs.TemplateFunction>();
-  const template = (name: string): ejs.TemplateFunction => {
-    let fn = compiled.get(name);
+  return (relative: string): ejs.TemplateFunction => {
+    let fn = compiled.get(relative);
     if (!fn) {
-      const filename = `${dir}${name}.ejs`;
-      fn = ejs.compile(readFileSync(filename, 'utf8'), { filename, strict: true, localsName: 'it' });
-      compiled.set(name, fn);
+      const filename = theme.templatePath(relative);
+      fn = ejs.compile(readFileSync(filename, 'utf8'), {
+        filename,
+        strict: true,
+        localsName: 'it',
+        // `include('partials/x')` finds the theme's partial first, like every other template.
+        includer: (name: string) => ({ filename: theme.templatePath(`${name}.ejs`) }),
+        ...(options.escape ? { escape: options.escape } : {}),
+      });
+      compiled.set(relative, fn);
     }
     return fn;
   };
-  return (view, data) => {
-    const locals = { productName: options.productName, ...data };
-    const body = template(view)(locals);
-    return template('layout')({ ...locals, body });
+}
+
+/**
+ * The one page renderer. ejs escapes `<%= %>` output, which every view uses for anything that
+ * came from a request, a client's metadata, an account or a message (translations included).
+ */
+export function createPages(options: { brand: Brand; catalogue: Catalogue; theme?: PageTheme }): Pages {
+  const { brand, catalogue } = options;
+  const theme = options.theme ?? builtinTheme;
+  const template = templateCache(theme);
+  const stylesheets = ['/assets/style.css', ...theme.stylesheets];
+
+  const languageLinks = (ctx: Context, current: string, data: PageData) => {
+    if (catalogue.locales.length < 2) return [];
+    const again = ctx.method === 'GET' || ctx.method === 'HEAD';
+    const fallback = data.switchUrl ?? (typeof data.uid === 'string' ? `/interaction/${data.uid}` : '/');
+    return catalogue.locales.map((locale) => {
+      const url = new URL(again ? ctx.originalUrl : fallback, 'http://page.invalid');
+      url.searchParams.set('lang', locale);
+      return { locale, name: catalogue.nativeName(locale), href: `${url.pathname}${url.search}`, current: locale === current };
+    });
+  };
+
+  return {
+    catalogue,
+    locale: (ctx) => requestLocale(ctx, catalogue),
+    t: (ctx) => catalogue.t(requestLocale(ctx, catalogue)),
+    render(ctx, view, data = {}) {
+      const locale = requestLocale(ctx, catalogue);
+      const t = catalogue.t(locale);
+      const locals = {
+        ...data,
+        t,
+        locale,
+        dir: catalogue.direction(locale),
+        brand: { name: brand.name, logoUrl: theme.logoUrl },
+        productName: brand.name,
+        stylesheets,
+        languages: languageLinks(ctx, locale, data),
+        title: data.title ?? t(`${view}.title`),
+      };
+      const body = template(`${view}.ejs`)(locals);
+      ctx.type = 'html';
+      ctx.set('content-language', locale);
+      ctx.vary('accept-language');
+      if (!ctx.response.get('cache-control')) ctx.set('cache-control', 'no-store');
+      ctx.body = template('layout.ejs')({ ...locals, body });
+    },
   };
 }

@@ -87,8 +87,8 @@ export async function insertPermission(db: Queryable, permission: { indicator: s
     );
     return toPermission(rows[0]!);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('permission.exists', `permission ${permission.name} already exists on ${permission.indicator}`, 409);
-    if (isForeignKeyViolation(error)) throw new AppError('resource.not_found', `no API resource ${permission.indicator}`, 404);
+    if (isUniqueViolation(error)) throw new AppError('permission.exists', `permission ${permission.name} already exists on ${permission.indicator}`);
+    if (isForeignKeyViolation(error)) throw new AppError('resource.not_found', `no API resource ${permission.indicator}`);
     if (isCheckViolation(error)) throw new AppError('permission.invalid_name', 'a permission name is one scope token: 1-128 printable characters without spaces, quotes or backslashes');
     throw error;
   }
@@ -148,7 +148,7 @@ export async function replaceClientRoles(db: Queryable, clientId: string, roleId
     await db.query('DELETE FROM client_roles WHERE client_id = $1 AND NOT (role_id = ANY($2::uuid[]))', [clientId, roleIds]);
     await db.query('INSERT INTO client_roles (client_id, role_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING', [clientId, roleIds]);
   } catch (error) {
-    if (isForeignKeyViolation(error)) throw new AppError('client.not_found', `no client with id ${clientId}`, 404);
+    if (isForeignKeyViolation(error)) throw new AppError('client.not_found', `no client with id ${clientId}`);
     throw error;
   }
 }

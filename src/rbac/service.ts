@@ -21,20 +21,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function createRbacService(db: Database, cache: ConfigCache = noConfigCache) {
   async function requireRole(tx: Queryable, name: string): Promise<Role> {
     const role = await findRoleByName(tx, name);
-    if (!role) throw new AppError('role.not_found', `no role named ${name}`, 404);
+    if (!role) throw new AppError('role.not_found', `no role named ${name}`);
     return role;
   }
 
   async function requirePermission(tx: Queryable, indicator: string, name: string): Promise<Permission> {
     const permission = await findPermission(tx, indicator, name);
-    if (!permission) throw new AppError('permission.not_found', `no permission ${name} on ${indicator}`, 404);
+    if (!permission) throw new AppError('permission.not_found', `no permission ${name} on ${indicator}`);
     return permission;
   }
 
   async function requirePermissionById(tx: Queryable, id: string): Promise<Permission> {
     // Not a uuid cannot name a permission (and would make PostgreSQL refuse the cast).
     const permission = UUID.test(id) ? await findPermissionById(tx, id) : null;
-    if (!permission) throw new AppError('permission.not_found', `no permission with id ${id}`, 404);
+    if (!permission) throw new AppError('permission.not_found', `no permission with id ${id}`);
     return permission;
   }
 
@@ -46,7 +46,7 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
 
   const requireDetails = async (name: string): Promise<RoleDetails> => {
     const role = await findRoleDetails(db, name);
-    if (!role) throw new AppError('role.not_found', `no role named ${name}`, 404);
+    if (!role) throw new AppError('role.not_found', `no role named ${name}`);
     return role;
   };
 
@@ -60,12 +60,12 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
     },
 
     async updateRole(name: string, input: { description: string | null }): Promise<RoleDetails> {
-      if (!(await updateRoleDescription(db, name, input.description))) throw new AppError('role.not_found', `no role named ${name}`, 404);
+      if (!(await updateRoleDescription(db, name, input.description))) throw new AppError('role.not_found', `no role named ${name}`);
       return requireDetails(name);
     },
 
     async deleteRole(name: string): Promise<void> {
-      if (!(await deleteRole(db, name))) throw new AppError('role.not_found', `no role named ${name}`, 404);
+      if (!(await deleteRole(db, name))) throw new AppError('role.not_found', `no role named ${name}`);
     },
 
     /**
@@ -79,7 +79,7 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
         if (await wouldCycle(tx, parentRole.id, childRole.id)) {
           throw new AppError('role.cycle', parent === child
             ? `a role cannot include itself (${parent})`
-            : `${parent} cannot include ${child}: ${child} already includes ${parent}, directly or through other roles, which would make a cycle`, 409);
+            : `${parent} cannot include ${child}: ${child} already includes ${parent}, directly or through other roles, which would make a cycle`);
         }
         await insertComposite(tx, parentRole.id, childRole.id);
       });
@@ -88,7 +88,7 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
 
     async removeComposite(parent: string, child: string): Promise<RoleDetails> {
       const [parentRole, childRole] = [await requireRole(db, parent), await requireRole(db, child)];
-      if (!(await deleteComposite(db, parentRole.id, childRole.id))) throw new AppError('role.not_member', `${parent} does not include ${child}`, 404);
+      if (!(await deleteComposite(db, parentRole.id, childRole.id))) throw new AppError('role.not_member', `${parent} does not include ${child}`);
       return requireDetails(parent);
     },
 
@@ -97,7 +97,7 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
     /** A permission is one of its API resource's scopes; the resource must declare it. */
     async createPermission(input: { indicator: string; name: string; description?: string | null | undefined }): Promise<Permission> {
       const resource = await findResourceByIndicator(db, input.indicator);
-      if (!resource) throw new AppError('resource.not_found', `no API resource ${input.indicator}`, 404);
+      if (!resource) throw new AppError('resource.not_found', `no API resource ${input.indicator}`);
       if (!resource.scopes.includes(input.name)) {
         throw new AppError('permission.unknown_scope', `${input.indicator} has no scope ${input.name}; its scopes are: ${resource.scopes.join(' ') || '(none)'}`);
       }
@@ -105,7 +105,7 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
     },
 
     async deletePermission(indicator: string, name: string): Promise<void> {
-      if (!(await deletePermission(db, indicator, name))) throw new AppError('permission.not_found', `no permission ${name} on ${indicator}`, 404);
+      if (!(await deletePermission(db, indicator, name))) throw new AppError('permission.not_found', `no permission ${name} on ${indicator}`);
     },
 
     async grantPermission(role: string, indicator: string, name: string): Promise<RoleDetails> {
@@ -115,14 +115,14 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
 
     async revokePermission(role: string, indicator: string, name: string): Promise<RoleDetails> {
       const removed = await db.transaction(async (tx) => deleteRolePermission(tx, (await requireRole(tx, role)).id, (await requirePermission(tx, indicator, name)).id));
-      if (!removed) throw new AppError('role.permission_not_granted', `${role} does not hold ${name} on ${indicator}`, 404);
+      if (!removed) throw new AppError('role.permission_not_granted', `${role} does not hold ${name} on ${indicator}`);
       return requireDetails(role);
     },
 
     getPermission: (id: string): Promise<Permission> => requirePermissionById(db, id),
 
     async deletePermissionById(id: string): Promise<void> {
-      if (!UUID.test(id) || !(await deletePermissionById(db, id))) throw new AppError('permission.not_found', `no permission with id ${id}`, 404);
+      if (!UUID.test(id) || !(await deletePermissionById(db, id))) throw new AppError('permission.not_found', `no permission with id ${id}`);
     },
 
     /** Grants a permission, named by its id, to a role (granting it again changes nothing). */
@@ -135,7 +135,7 @@ export function createRbacService(db: Database, cache: ConfigCache = noConfigCac
       await db.transaction(async (tx) => {
         const [roleRow, permission] = [await requireRole(tx, role), await requirePermissionById(tx, permissionId)];
         if (!(await deleteRolePermission(tx, roleRow.id, permission.id))) {
-          throw new AppError('role.permission_not_granted', `${role} does not hold ${permission.name} on ${permission.indicator}`, 404);
+          throw new AppError('role.permission_not_granted', `${role} does not hold ${permission.name} on ${permission.indicator}`);
         }
       });
       return requireDetails(role);

@@ -33,7 +33,7 @@ export async function insertResource(db: Queryable, resource: { indicator: strin
     );
     return toResource(rows[0]!);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('resource.exists', `resource ${resource.indicator} already exists`, 409);
+    if (isUniqueViolation(error)) throw new AppError('resource.exists', `resource ${resource.indicator} already exists`);
     throw error;
   }
 }
@@ -108,7 +108,7 @@ export async function upsertClientResourceScopes(db: Queryable, clientId: string
       [clientId, indicator, scopes],
     );
   } catch (error) {
-    if (isForeignKeyViolation(error)) throw new AppError('client.not_found', `no client with id ${clientId}`, 404);
+    if (isForeignKeyViolation(error)) throw new AppError('client.not_found', `no client with id ${clientId}`);
     throw error;
   }
 }

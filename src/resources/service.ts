@@ -47,7 +47,7 @@ export function createResourceService(db: Database, cache: ConfigCache = noConfi
     return ttl;
   }
 
-  const notFound = (indicator: string) => new AppError('resource.not_found', `no API resource ${indicator}`, 404);
+  const notFound = (indicator: string) => new AppError('resource.not_found', `no API resource ${indicator}`);
   const isProtected = (indicator: string, options: ProtectOptions) => options.protectedIndicators?.includes(indicator) ?? false;
 
   return {
@@ -76,10 +76,10 @@ export function createResourceService(db: Database, cache: ConfigCache = noConfi
         if (!current) throw notFound(indicator);
         if (isProtected(indicator, options)) {
           if (changes.name !== undefined && changes.name !== current.name) {
-            throw new AppError('resource.protected', `${indicator} is this provider's admin API; it cannot be renamed`, 409);
+            throw new AppError('resource.protected', `${indicator} is this provider's admin API; it cannot be renamed`);
           }
           const dropped = scopes ? current.scopes.filter((scope) => !scopes.includes(scope)) : [];
-          if (dropped.length) throw new AppError('resource.protected', `${indicator} is this provider's admin API; its scopes ${dropped.join(', ')} cannot be removed`, 409);
+          if (dropped.length) throw new AppError('resource.protected', `${indicator} is this provider's admin API; its scopes ${dropped.join(', ')} cannot be removed`);
         }
         const resource = await updateResource(tx, indicator, { name: changes.name, scopes, accessTokenTtl });
         if (!resource) throw notFound(indicator);
@@ -93,7 +93,7 @@ export function createResourceService(db: Database, cache: ConfigCache = noConfi
 
     /** Deletes a resource with its permissions and client grants (the database cascades). */
     async delete(indicator: string, options: ProtectOptions = {}): Promise<void> {
-      if (isProtected(indicator, options)) throw new AppError('resource.protected', `${indicator} is this provider's admin API; it cannot be deleted`, 409);
+      if (isProtected(indicator, options)) throw new AppError('resource.protected', `${indicator} is this provider's admin API; it cannot be deleted`);
       if (!(await deleteResource(db, indicator))) throw notFound(indicator);
     },
 
@@ -106,7 +106,7 @@ export function createResourceService(db: Database, cache: ConfigCache = noConfi
     async revokeGrant(clientId: string, indicator: string): Promise<void> {
       if (!(await findResourceByIndicator(db, indicator))) throw notFound(indicator);
       if (!(await deleteClientResourceScopes(db, clientId, indicator))) {
-        throw new AppError('resource.grant_not_found', `client ${clientId} has no grant on ${indicator}`, 404);
+        throw new AppError('resource.grant_not_found', `client ${clientId} has no grant on ${indicator}`);
       }
     },
 
@@ -116,8 +116,8 @@ export function createResourceService(db: Database, cache: ConfigCache = noConfi
       // The resource row stays locked until the grant is stored, so its scopes cannot shrink in between.
       await db.transaction(async (tx) => {
         const resource = await findResourceForUpdate(tx, indicator);
-        if (!resource) throw new AppError('resource.not_found', `no resource ${indicator}; create it with: idp resource create`, 404);
-        if (!(await findClientMetadataById(tx, clientId))) throw new AppError('client.not_found', `no client with id ${clientId}`, 404);
+        if (!resource) throw new AppError('resource.not_found', `no resource ${indicator}; create it with: idp resource create`);
+        if (!(await findClientMetadataById(tx, clientId))) throw new AppError('client.not_found', `no client with id ${clientId}`);
         const unknown = scopes.filter((scope) => !resource.scopes.includes(scope));
         if (unknown.length) throw new AppError('resource.invalid_scope', `${indicator} has no scope ${unknown.join(', ')} (it has: ${resource.scopes.join(' ') || 'none'})`);
         await upsertClientResourceScopes(tx, clientId, indicator, [...new Set(scopes)]);

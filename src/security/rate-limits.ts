@@ -84,7 +84,7 @@ export class RateLimitedError extends AppError {
   readonly retryAfterSeconds: number;
 
   constructor(message: string, retryAfterSeconds: number) {
-    super('rate_limited', message, 429);
+    super('rate_limited', message, { retryAfterSeconds });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -20,10 +20,10 @@ describe('describeFailure', () => {
   });
 
   it('exits 2 for client errors and configuration errors, 1 for server errors and the unexpected', () => {
-    expect(describeFailure(new AppError('client.not_found', 'no client with id x', 404))).toEqual({ exitCode: 2, code: 'client.not_found', message: 'no client with id x' });
-    expect(describeFailure(new AppError('account.invalid', 'bad'))).toMatchObject({ exitCode: 2 });
+    expect(describeFailure(new AppError('client.not_found', 'no client with id x'))).toEqual({ exitCode: 2, code: 'client.not_found', message: 'no client with id x' });
+    expect(describeFailure(new AppError('account.invalid_password', 'bad'))).toMatchObject({ exitCode: 2 });
     expect(describeFailure(new ConfigError('invalid configuration: port: bad'))).toMatchObject({ exitCode: 2, code: 'config.invalid' });
-    expect(describeFailure(new AppError('x.broken', 'broken', 500))).toMatchObject({ exitCode: 1, code: 'x.broken' });
+    expect(describeFailure(new AppError('server_error', 'broken'))).toMatchObject({ exitCode: 1, code: 'server_error' });
     expect(describeFailure(new TypeError('boom\n  at somewhere'))).toEqual({ exitCode: 1, code: 'internal', message: 'boom at somewhere' });
   });
 

@@ -5,6 +5,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMailer, type Mailer, type MailMessage } from '../../src/mail/mailer.ts';
 import { createMailRenderer, mailTemplates } from '../../src/mail/templates.ts';
+import { createCatalogue } from '../../src/i18n/catalogue.ts';
 import { captureLogs } from '../helpers/app.ts';
 import { freePort } from '../helpers/ports.ts';
 import { decodeEncodedWords, decodeQuotedPrintable, findLinks, parseMessage, startSmtpServer } from '../helpers/smtp.ts';
@@ -234,12 +235,12 @@ describe('mailer outbox (development)', () => {
 });
 
 describe('mail templates', () => {
-  const render = createMailRenderer({ productName: 'Sign-in' });
+  const render = createMailRenderer({ productName: 'Sign-in', catalogue: createCatalogue() });
   const samples = {
     'verify-email': { name: 'Ada', link: LONG_LINK, expiresInSeconds: 86_400 },
     'reset-password': { link: LONG_LINK, expiresInSeconds: 1800 },
     'registration-attempt': { loginUrl: 'https://app.example.com/login?from=id&x=1' },
-    'password-changed': { when: '2025-03-04 10:20 UTC' },
+    'password-changed': { when: Date.UTC(2025, 2, 4, 10, 20) },
   } as const;
 
   it.each(mailTemplates)('%s renders a subject, a text part and a standalone HTML part', (template) => {
@@ -303,10 +304,12 @@ describe('mail templates', () => {
   });
 
   it('password-changed: when, signed out everywhere, what to do if it was not you', () => {
-    const mail = render('password-changed', { when: '<b>2025-03-04</b>' });
+    const mail = render('password-changed', { when: Date.UTC(2025, 2, 4, 10, 20) });
     expect(mail.subject).toBe('Your password was changed');
-    expect(mail.text).toContain('<b>2025-03-04</b>');
-    expect(mail.html).toContain('&lt;b&gt;2025-03-04&lt;/b&gt;');
+    // In the reader's language and in UTC: the mail does not know the reader's time zone.
+    expect(mail.text).toContain('March 4, 2025');
+    expect(render('password-changed', { when: Date.UTC(2025, 2, 4, 10, 20) }, 'de').text).toContain('4. März 2025');
+    expect(() => render('password-changed', { when: '<b>2025-03-04</b>' })).toThrow(/when/);
     expect(mail.text).toMatch(/Every session was signed out/);
     expect(mail.text).toMatch(/reset your password at once/);
     expect(mail.text).toMatch(/administrator/);
@@ -320,7 +323,7 @@ describe('mail templates', () => {
   });
 
   it('data cannot replace the product name or the subject', () => {
-    const mail = render('password-changed', { when: 'now', productName: 'Evil', subject: 'Evil' });
+    const mail = render('password-changed', { when: Date.now(), productName: 'Evil', subject: 'Evil' });
     expect(mail.subject).toBe('Your password was changed');
     expect(mail.text).not.toContain('Evil');
     expect(mail.html).not.toContain('Evil');

@@ -91,7 +91,7 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
       const roles = chosenRoles(this, opts);
       const result = await ctx.withDeps(async (deps) => {
         // With --none nothing would be inserted, so an unknown client would otherwise pass silently.
-        if (!(await deps.clients.findMetadata(opts.id))) throw new AppError('client.not_found', `no client with id ${opts.id}`, 404);
+        if (!(await deps.clients.findMetadata(opts.id))) throw new AppError('client.not_found', `no client with id ${opts.id}`);
         await deps.rbac.setClientRoles(opts.id, roles);
         return { id: opts.id, roles: await deps.rbac.clientRoles(opts.id) };
       });

@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+
+/*
+ * Accessibility checks on a page open in Chromium: axe-core's rules, and the two things axe does
+ * not check, a visible focus indicator and reflow at a phone's width. Page-side code is passed
+ * as strings: this project's TypeScript has no DOM types.
+ */
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * WCAG 2.0-2.2 A and AA, plus axe's best practices (landmarks, one h1, heading order, …): the
+ * pages are small and fixed, so they can meet all of them.
+ * https://github.com/dequelabs/axe-core/blob/develop/doc/API.md#axe-core-tags
+ */
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] as const;
+
+export interface Finding {
+  rule: string;
+  help: string;
+  /** The elements, one line each: CSS selector and axe's summary of what is wrong. */
+  nodes: string[];
+}
+
+/**
+ * axe's violations on the page as it is now. The script goes in with addScriptTag, which the
+ * page's CSP (no inline scripts) allows only in a context made with `bypassCSP: true`.
+ */
+export async function axeFindings(page: Page): Promise<Finding[]> {
+  if (!(await page.evaluate('typeof globalThis.axe === "object"'))) await page.addScriptTag({ content: axeSource });
+  const options = { runOnly: { type: 'tag', values: AXE_TAGS }, resultTypes: ['violations'] };
+  return page.evaluate(`axe.run(document, ${JSON.stringify(options)}).then((result) => result.violations.map((violation) => ({
+    rule: violation.id,
+    help: violation.help,
+    nodes: violation.nodes.map((node) => node.target.join(' >> ') + ': ' + (node.failureSummary || '').replace(/\\s+/g, ' ').trim()),
+  })))`) as Promise<Finding[]>;
+}
+
+/** The focus ring of the element with focus, and the card colour behind it. */
+interface FocusStyle {
+  element: string;
+  outlineStyle: string;
+  outlineWidth: number;
+  outlineColor: string;
+  behind: string;
+}
+
+const describeFocused = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const form = el.closest('form');
+  const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : '')
+    + (el.getAttribute('type') ? '[type=' + el.getAttribute('type') + ']' : '') + (el.className ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '')
+    + (el.getAttribute('href') ? '[href=' + el.getAttribute('href') + ']' : '');
+  const style = getComputedStyle(el);
+  let behind = 'rgba(0, 0, 0, 0)';
+  for (let node = el.parentElement; node && /^rgba\\(.*, 0\\)$|^transparent$/.test(behind); node = node.parentElement) behind = getComputedStyle(node).backgroundColor;
+  return {
+    element: (form ? 'form[action=' + form.getAttribute('action') + '] ' : '') + name,
+    outlineStyle: style.outlineStyle,
+    outlineWidth: parseFloat(style.outlineWidth) || 0,
+    outlineColor: style.outlineColor,
+    behind,
+  };
+})()`;
+
+const countFocusable = `[...document.querySelectorAll('a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])')]
+  .filter((el) => el.getClientRects().length > 0).length`;
+
+/**
+ * Tabs through the page and returns, for each element the keyboard reaches, what is wrong with
+ * its focus indicator: none shown, thinner than 2 CSS px, or under 3:1 against the card behind it
+ * (WCAG 2.4.7 focus visible, 1.4.11 non-text contrast). Also reports elements the keyboard never
+ * reaches.
+ */
+export async function focusProblems(page: Page): Promise<string[]> {
+  const focusable = (await page.evaluate(countFocusable)) as number;
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  await page.evaluate('document.activeElement && document.activeElement.blur()');
+  // Twice round at most: Tab from the last element passes the browser's own UI before the first.
+  for (let press = 0; press < focusable * 2 + 2 && seen.size < focusable; press++) {
+    await page.keyboard.press('Tab');
+    const style = (await page.evaluate(describeFocused)) as FocusStyle | null;
+    if (!style || seen.has(style.element)) continue;
+    seen.add(style.element);
+    const ratio = contrastRatio(style.outlineColor, style.behind);
+    if (style.outlineStyle === 'none' || style.outlineWidth < 2) problems.push(`${style.element}: no focus outline (${style.outlineStyle} ${style.outlineWidth}px)`);
+    else if (ratio < 3) problems.push(`${style.element}: focus outline ${style.outlineColor} on ${style.behind} has contrast ${ratio.toFixed(2)}:1, under 3:1`);
+  }
+  if (seen.size < focusable) problems.push(`the keyboard reached ${seen.size} of ${focusable} focusable elements: ${[...seen].join(', ')}`);
+  return problems;
+}
+
+/** WCAG 1.4.10 reflow: nothing wider than the viewport (no sideways scrolling at 320 CSS px and up). */
+export async function overflowProblems(page: Page): Promise<string[]> {
+  const { scroll, client } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })')) as { scroll: number; client: number };
+  return scroll > client ? [`the page is ${scroll} px wide in a ${client} px viewport: it scrolls sideways`] : [];
+}
+
+/** `rgb(r, g, b)` / `rgba(r, g, b, a)` as Chromium computes colours; alpha is ignored. */
+function channels(color: string): [number, number, number] {
+  const match = /rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/.exec(color);
+  if (!match) throw new Error(`unexpected computed colour ${color}`);
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/** https://www.w3.org/TR/WCAG22/#dfn-contrast-ratio */
+export function contrastRatio(a: string, b: string): number {
+  const luminance = (color: string) => {
+    const [r, g, bl] = channels(color).map((value) => {
+      const c = value / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (light + 0.05) / (dark + 0.05);
+}
