@@ -67,7 +67,7 @@ export const errorCodes = {
   'role.not_found': { status: 404, key: 'errors.admin.not_found' },
   'role.exists': { status: 409, key: 'errors.admin.conflict' },
   'role.invalid_name': { status: 400, key: 'errors.admin.invalid' },
-  'role.cycle': { status: 400, key: 'errors.admin.invalid' },
+  'role.cycle': { status: 409, key: 'errors.admin.conflict' },
   'role.not_member': { status: 404, key: 'errors.admin.not_found' },
   'role.permission_not_granted': { status: 404, key: 'errors.admin.not_found' },
   'permission.not_found': { status: 404, key: 'errors.admin.not_found' },

@@ -21,7 +21,8 @@ function renderForm(ctx: Context, deps: AccountPageDeps, token: string, email: s
     email,
     minLength: deps.passwordMinLength,
     problem,
-    switchUrl: `/account/reset-password?token=${encodeURIComponent(token)}`,
+    // After a POST the switch reopens the link (a GET of the form itself).
+    ...(ctx.method === 'POST' ? { switchUrl: `/account/reset-password?${new URLSearchParams({ token, interaction: linkInteraction(ctx), client_id: typeof clientId === 'string' ? clientId : '' })}` } : {}),
   });
 }
 

@@ -52,7 +52,7 @@ export function classifyError(thrown: unknown): ErrorView {
     return { code: error.error, ...row(error.error, error.status), detail: error.error_description ?? error.message, params: {}, unexpected: false };
   }
   const http = error as { status?: unknown; expose?: unknown; message?: string } | null;
-  if (typeof http?.status === 'number' && http.status >= 400 && http.status < 500 && http.expose === true) {
+  if (typeof http?.status === 'number' && http.status >= 400 && http.status < 500 && http.expose !== false) {
     // Raised by Koa middleware (body parser: 413 too large, 400 malformed, 415 type).
     const code = http.status === 413 ? 'request.too_large' : http.status === 415 ? 'request.unsupported_media_type' : 'request.invalid';
     return { code, ...row(code), status: http.status, detail: http.message ?? null, params: {}, unexpected: false };
@@ -101,5 +101,8 @@ export function renderErrorPage(pages: Pages, ctx: Context, view: ErrorView, opt
     detail: options.detail === undefined ? (view.status < 500 ? view.detail : null) : options.detail,
     requestId: ctx.state.requestId ?? null,
     action,
+    // Our own pages may be asked for again in another language; a protocol request is not
+    // echoed back (its parameters are the client's, and may be anyone's).
+    ...(/^\/(interaction|account)\//.test(ctx.path) ? {} : { switchUrl: '/' }),
   });
 }

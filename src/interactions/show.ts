@@ -36,7 +36,8 @@ export function showInteraction(deps: InteractionDeps): Middleware {
         return { indicator, scopes: list };
       })
       .filter((resource) => resource.scopes.length > 0);
-    renderStep(ctx, deps, step, 'consent', { scopes, resources });
+    const list = new Intl.ListFormat(deps.pages.locale(ctx), { type: 'unit' });
+    renderStep(ctx, deps, step, 'consent', { scopes, resources, list: (items: string[]) => list.format(items) });
   };
 }
 

@@ -78,7 +78,7 @@ export function createPages(options: { brand: Brand; catalogue: Catalogue; theme
 
   const languageLinks = (ctx: Context, current: string, data: PageData) => {
     if (catalogue.locales.length < 2) return [];
-    const again = ctx.method === 'GET' || ctx.method === 'HEAD';
+    const again = (ctx.method === 'GET' || ctx.method === 'HEAD') && data.switchUrl === undefined;
     const fallback = data.switchUrl ?? (typeof data.uid === 'string' ? `/interaction/${data.uid}` : '/');
     return catalogue.locales.map((locale) => {
       const url = new URL(again ? ctx.originalUrl : fallback, 'http://page.invalid');

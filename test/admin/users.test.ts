@@ -80,7 +80,7 @@ describe('admin API: authorization, users, sessions, stats, OpenAPI', () => {
     expect(await adminCall(app, admin, 'POST', '/users', { email: 'b@example.com', password: 'password1' })).toMatchObject({ status: 400, body: { error: 'account.invalid_password' } });
     expect(await adminCall(app, admin, 'PUT', `/users/${id}/roles`, { roles: ['no-such-role'] })).toMatchObject({ status: 404, body: { error: 'role.not_found' } });
     expect(await adminCall(app, admin, 'GET', '/users/not-a-uuid')).toMatchObject({ status: 400, body: { error: 'request.invalid', message: expect.stringMatching(/^path\.id/) } });
-    expect(await adminCall(app, admin, 'GET', '/users/00000000-0000-4000-8000-000000000000')).toMatchObject({ status: 404, body: { error: 'user.not_found' } });
+    expect(await adminCall(app, admin, 'GET', '/users/00000000-0000-4000-8000-000000000000')).toMatchObject({ status: 404, body: { error: 'account.not_found' } });
     expect(await adminCall(app, admin, 'GET', '/users?cursor=garbage')).toMatchObject({ status: 400, body: { error: 'request.invalid_cursor' } });
     expect(await adminCall(app, admin, 'GET', '/nothing-here')).toMatchObject({ status: 404, body: { error: 'not_found' } });
     const raw = await fetch(`${app.issuer}/admin/api/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"email": ' });

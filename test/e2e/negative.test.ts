@@ -32,7 +32,7 @@ describe('requests that must fail, and how', () => {
       expect(response.status).toBe(400);
       expect(response.headers.get('location')).toBeNull();
       const html = await response.text();
-      const message = /role="alert">([^<]+)</.exec(html)?.[1];
+      const message = /role="alert"[^>]*>([^<]+)</.exec(html)?.[1];
       expect(message).toBe('Incorrect email or password.');
       seen.add(html.replace(/value="[^"]*"/g, '').replace(/\/interaction\/[^/"]+/g, ''));
     }
@@ -52,7 +52,7 @@ describe('requests that must fail, and how', () => {
     const { form } = await loginPage(browser);
     const response = await browser.request(new URL(form.action, app.issuer), { form: { ...form.fields, email: 'a'.repeat(40_000), password: 'x' } });
     expect(response.status).toBe(413);
-    expect(await response.text()).toContain('request.invalid');
+    expect(await response.text()).toContain('request.too_large');
   });
 
   it('sets strict security headers on the login page', async () => {
@@ -142,7 +142,7 @@ describe('requests that must fail, and how', () => {
     const response = await fetch(`${app.issuer}/interaction/does-not-exist`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(400);
     const html = await response.text();
-    expect(html).toContain('This sign-in request has expired');
+    expect(html).toContain('This sign-in has expired');
     expect(html).toContain('href="/"');
     expect(html).not.toMatch(/at .*\.ts:\d+/); // no stack trace
   });

@@ -124,7 +124,7 @@ describe('failed upstream sign-ins: a clear page, an audit line, nothing written
     const stranger = new Browser();
     const page = await stranger.navigate(step.url);
     expect(page.status).toBe(400);
-    expect(page.html).toContain('This sign-in request has expired');
+    expect(page.html).toContain('This sign-in has expired');
     expect(await counts(app)).toEqual(before);
   });
 

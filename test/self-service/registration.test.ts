@@ -163,12 +163,14 @@ describe('registration turned off by the operator', () => {
     expect(sent.html).toContain('Check your email');
     const outbox = join(app.deps.config.dataDir, 'outbox');
     let files: string[] = [];
-    for (let tries = 0; tries < 50 && files.length === 0; tries++) {
+    let eml = '';
+    // The file appears before its content is written: wait for the whole message.
+    for (let tries = 0; tries < 50 && !eml.includes('To:'); tries++) {
       files = existsSync(outbox) ? readdirSync(outbox).filter((name) => name.endsWith('.eml')) : [];
-      if (!files.length) await new Promise((resolve) => setTimeout(resolve, 100));
+      eml = files.length ? readFileSync(join(outbox, files[0]!), 'utf8') : '';
+      if (!eml.includes('To:')) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(files).toHaveLength(1);
-    const eml = readFileSync(join(outbox, files[0]!), 'utf8');
     expect(eml).toContain(`To: ${rp.email}`);
     expect(eml.replace(/=\r?\n/g, '')).toContain(`${app.issuer}/account/reset-password?token=`);
   });
