@@ -59,7 +59,7 @@ function prepare(template: MailTemplate, data: Record<string, unknown>, locale: 
       // The moment, in the reader's language; UTC, since we do not know the reader's zone.
       const when = data.when instanceof Date ? data.when : typeof data.when === 'number' ? new Date(data.when) : null;
       if (!when || Number.isNaN(when.getTime())) throw new TypeError('mail field when must be a Date or epoch milliseconds');
-      return { when: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC', timeZoneName: 'short' }).format(when) };
+      return { when: new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' }).format(when) };
     }
   }
 }

@@ -5,7 +5,7 @@ import { seedWebClient, PASSWORD, REDIRECT_URI } from '../helpers/oidc.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { startFakeOidcUpstream, type FakeOidcUpstream } from '../helpers/fake-oidc-upstream.ts';
 import { CHROMIUM_PATH, hasChromium, launchChromium } from '../helpers/chromium.ts';
-import { axeFindings, focusProblems, overflowProblems } from '../helpers/axe.ts';
+import { axeFindings, axeSource, focusProblems, overflowProblems } from '../helpers/axe.ts';
 import { PageTour, type TourWorld } from '../helpers/page-tour.ts';
 
 /*
@@ -97,8 +97,6 @@ async function openLinkAccount(tour: PageTour, options: { hasPassword: boolean }
   await tour.press('form[action$="/federation/google"] button[type=submit]');
 }
 
-
-
 /** RP-initiated logout of a signed-in person (OpenID Connect RP-Initiated Logout 1.0 §2). */
 async function openLogoutConfirm(tour: PageTour): Promise<void> {
   await tour.signInToRelyingParty(tour.world.rp.email, PASSWORD);
@@ -107,7 +105,7 @@ async function openLogoutConfirm(tour: PageTour): Promise<void> {
 
 interface HostedPage {
   name: string;
-  reach: (tour: PageTour) => Promise<void>;
+  reach: (tour: PageTour) => Promise<unknown>;
   /** The HTTP status it is served with. */
   status: number;
   /** Elements that prove the walk ended on this page (stable attributes only, never text). */
@@ -140,6 +138,8 @@ const pages: HostedPage[] = [
   { name: 'error from our routes (expired sign-in)', reach: (t) => t.open('/interaction/no-such-interaction'), status: 400, shows: NOTICE },
   { name: 'sign out?', reach: openLogoutConfirm, status: 200, shows: ['form[id="op.logoutForm"]', 'button[name=logout][value=yes]'] },
   { name: 'signed out', reach: async (t) => { await openLogoutConfirm(t); await t.press('button[name=logout][value=yes]'); }, status: 200, shows: NOTICE, path: /^\/session\/end\/success$/ },
+  { name: 'returning to the application (form_post, no script)', reach: async (t) => { await t.holdAutoSubmit(); await t.startSignIn({ extra: { response_mode: 'form_post' } }); await t.signIn(t.world.rp.email, PASSWORD); await t.allowIfAsked(); }, status: 200, shows: ['form[data-auto-submit] input[type=hidden][name=code]', 'form[data-auto-submit] button[type=submit].primary'] },
+  { name: 'signing out with no session (form_post, no script)', reach: async (t) => { await t.holdAutoSubmit(); await t.open(`/session/end?${new URLSearchParams({ client_id: 'web-app', ui_locales: t.language })}`); }, status: 200, shows: ['form[data-auto-submit][action$="/session/end/confirm"] button[type=submit]'] },
   { name: 'verify email (mailed link)', reach: openVerifyLink, status: 200, shows: ['form[action="/account/verify-email"] input[type=hidden][name=token]'] },
   { name: 'notice, email verified', reach: async (t) => { await openVerifyLink(t); await t.submit('/account/verify-email'); }, status: 200, shows: NOTICE },
   { name: 'notice, expired verification link', reach: (t) => t.open('/account/verify-email?token=expired'), status: 400, shows: NOTICE },
@@ -178,15 +178,17 @@ describe.skipIf(chromiumMissing)('every hosted page is accessible (axe-core in C
   });
 
   describe.each(languages)('in %s', (language) => {
-    // One context and one page for all walks in a language: Chromium keeps the renderer, and V8
-    // its compiled axe, from one page to the next, which halves the run on a two-core machine.
-    // Walks share nothing else: cookies (the session, the interaction) are cleared between them.
-    // bypassCSP: axe goes in as a script tag, which our CSP (no inline scripts) would refuse.
+    // One context and one page for every walk in a language: Chromium keeps its renderer, and V8
+    // its compiled axe, from one walk to the next (a context per walk, or walks side by side,
+    // made the run slower on a two-core machine). Walks share no state: cookies (the session,
+    // the interaction) and routes are cleared before each. axe goes into every document as an
+    // init script, which no CSP applies to.
     let context: BrowserContext;
     let page: Page;
     beforeAll(async () => {
-      context = await browser.newContext({ bypassCSP: true, locale: language, viewport: desktop });
+      context = await browser.newContext({ locale: language, viewport: desktop });
       context.setDefaultTimeout(15_000);
+      await context.addInitScript({ content: axeSource });
       page = await context.newPage();
     });
     afterAll(async () => {
@@ -195,6 +197,7 @@ describe.skipIf(chromiumMissing)('every hosted page is accessible (axe-core in C
 
     it.for(pages)('$name', async (hosted, { expect }) => {
       await context.clearCookies();
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
       await page.emulateMedia({ colorScheme: 'light' });
       await page.setViewportSize(desktop);
       const tour = new PageTour(page, world, language);

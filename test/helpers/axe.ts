@@ -8,7 +8,12 @@ import type { Page } from 'playwright-core';
  * as strings: this project's TypeScript has no DOM types.
  */
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/**
+ * axe-core itself, for `context.addInitScript`: it then runs in every document before the page's
+ * own scripts and outside the page's CSP (which forbids inline scripts), and V8 compiles it once
+ * per renderer instead of once per page.
+ */
+export const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /**
  * WCAG 2.0-2.2 A and AA, plus axe's best practices (landmarks, one h1, heading order, …): the
@@ -25,8 +30,8 @@ export interface Finding {
 }
 
 /**
- * axe's violations on the page as it is now. The script goes in with addScriptTag, which the
- * page's CSP (no inline scripts) allows only in a context made with `bypassCSP: true`.
+ * axe's violations on the page as it is now. Without `axeSource` as an init script of the
+ * context, it is added as a script tag, which the page's CSP lets in only with `bypassCSP: true`.
  */
 export async function axeFindings(page: Page): Promise<Finding[]> {
   if (!(await page.evaluate('typeof globalThis.axe === "object"'))) await page.addScriptTag({ content: axeSource });

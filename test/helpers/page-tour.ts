@@ -69,8 +69,8 @@ export class PageTour {
    * §3.1.2.1), and lands on the login page. `consent`: ask with prompt=consent (and
    * offline_access), so the consent page follows the login.
    */
-  async startSignIn(options: { consent?: boolean } = {}): Promise<void> {
-    const request = await authorizationRequest(this.world.rp.config, { ui_locales: this.language }, { offline: options.consent ?? false });
+  async startSignIn(options: { consent?: boolean; extra?: Record<string, string> } = {}): Promise<void> {
+    const request = await authorizationRequest(this.world.rp.config, { ui_locales: this.language, ...options.extra }, { offline: options.consent ?? false });
     await this.open(request.url.href);
   }
 
@@ -90,6 +90,19 @@ export class PageTour {
   /** On the login page: signs in with email and password. */
   async signIn(email: string, password: string): Promise<void> {
     await this.submit('/login', { email, password });
+  }
+
+  /** On the consent page, if the sign-in shows one (consents are remembered per account): allows. */
+  async allowIfAsked(): Promise<void> {
+    if (await this.page.locator('form[action$="/confirm"]').count()) await this.submit('/confirm');
+  }
+
+  /**
+   * Keeps pages that post themselves onward (views/form-post.ejs) standing, as a browser without
+   * JavaScript shows them: their script is served empty.
+   */
+  async holdAutoSubmit(): Promise<void> {
+    await this.page.route('**/assets/auto-submit.js', (route) => route.fulfill({ contentType: 'text/javascript', body: '' }));
   }
 
   /**
@@ -116,10 +129,11 @@ export class PageTour {
     return new URL(request.url());
   }
 
-  /** Opens the link to `path` (for example /account/verify-email) in the latest mail to `to`. */
+  /** Opens the link to `path` (for example /account/verify-email) in the mail to `to` (each walk has its own address). */
   async openMailedLink(to: string, path: string): Promise<void> {
     const prefix = `${this.world.app.issuer}${path}?`;
     const mail = await this.world.waitForMail((message) => message.to.includes(to) && message.links.some((link) => link.startsWith(prefix)));
     await this.open(mail.links.find((link) => link.startsWith(prefix))!);
   }
 }
+
