@@ -78,6 +78,8 @@ export function createCatalogue(options: {
   overrideDir?: string | null;
   builtinDir?: string;
   onMissing?: (locale: string, key: string) => void;
+  /** No fallback to English: a missing message shows as its key (and reaches onMissing). For tests. */
+  strict?: boolean;
 } = {}): Catalogue {
   const languages = readDir(options.builtinDir ?? builtinLocalesDir);
   if (options.overrideDir) {
@@ -96,7 +98,7 @@ export function createCatalogue(options: {
   void instance.init({
     resources: Object.fromEntries([...languages].map(([locale, messages]) => [locale, { translation: messages }])),
     lng: defaultLocale,
-    fallbackLng: defaultLocale === 'en' ? 'en' : [defaultLocale, 'en'],
+    fallbackLng: options.strict ? false : defaultLocale === 'en' ? 'en' : [defaultLocale, 'en'],
     supportedLngs: locales as string[],
     // Keep region tags as given (pt-BR), and never load anything: every language is in resources.
     load: 'currentOnly',
