@@ -19,6 +19,9 @@ import { isGraceRetry } from './refresh-grace.ts';
 import { noteProviderError } from './diagnostics.ts';
 import { recordJwtAccessToken } from './jwt-introspection.ts';
 
+/** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
+const LOGOUT_CLIENT_COOKIE = 'idp_logout_client';
+
 export interface ProviderDeps {
   config: Config;
   stateAdapter: AdapterFactory;
@@ -124,13 +127,19 @@ export function createProvider(deps: ProviderDeps): Provider {
       registration: { enabled: false },
       rpInitiatedLogout: {
         enabled: true,
-        // The question names the application that asked (from id_token_hint or client_id).
+        // The question names the application that asked (from id_token_hint or client_id). Which
+        // one it was is kept for the signed-out page: after "sign out" oidc-provider forwards no
+        // client_id to it (lib/actions/end_session.js), only after "stay signed in".
         logoutSource: async (ctx, form) => {
           const client = ctx.oidc.client;
+          if (client) ctx.cookies.set(LOGOUT_CLIENT_COOKIE, client.clientId, { signed: true, httpOnly: true, sameSite: 'lax', path: '/session/end', maxAge: 600_000 });
           pages.render(ctx, 'logout', { form, clientName: client ? client.clientName ?? client.clientId : null });
         },
         postLogoutSuccessSource: async (ctx) => {
-          const client = ctx.oidc.client ? clientDisplay(ctx.oidc.client, '') : null;
+          const remembered = ctx.cookies.get(LOGOUT_CLIENT_COOKIE, { signed: true });
+          if (remembered) ctx.cookies.set(LOGOUT_CLIENT_COOKIE, null, { signed: true, path: '/session/end' });
+          const found = ctx.oidc.client ?? (remembered ? await ctx.oidc.provider.Client.find(remembered).catch(() => undefined) : undefined);
+          const client = found ? clientDisplay(found, '') : null;
           pages.render(ctx, 'logged-out', { clientName: client?.name ?? null, clientHome: client?.homeUri ?? null });
         },
       },

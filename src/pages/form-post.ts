@@ -31,7 +31,7 @@ export function ownFormPostPages(pages: Pages, options: { endSessionConfirmPath:
     if (typeof ctx.body !== 'string' || !ctx.response.is('html')) return;
     const form = parseFormPost(ctx.body);
     if (!form) return;
-    const signingOut = new URL(form.action, ctx.origin).pathname === options.endSessionConfirmPath;
+    const signingOut = URL.canParse(form.action, 'http://page.invalid') && new URL(form.action, 'http://page.invalid').pathname === options.endSessionConfirmPath;
     const client = (ctx as { oidc?: { client?: { clientName?: string; clientId: string } } }).oidc?.client;
     const status = ctx.status;
     pages.render(ctx, 'form-post', {
