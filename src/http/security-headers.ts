@@ -16,7 +16,8 @@ export function securityHeaders(options: { https: boolean }): Middleware {
         defaultSrc: ["'none'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
+        // Logos: the brand's, and each application's logo_uri (any https host, as its owner registered it).
+        imgSrc: ["'self'", 'data:', 'https:'],
         baseUri: ["'none'"],
         frameAncestors: ["'none'"],
         ...(options.https ? { upgradeInsecureRequests: [] } : {}),
