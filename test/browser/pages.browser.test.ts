@@ -5,21 +5,22 @@ import { seedWebClient, PASSWORD, REDIRECT_URI } from '../helpers/oidc.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { startFakeOidcUpstream, type FakeOidcUpstream } from '../helpers/fake-oidc-upstream.ts';
 import { CHROMIUM_PATH, hasChromium, launchChromium } from '../helpers/chromium.ts';
-import { axeFindings, axeSource, focusProblems, overflowProblems } from '../helpers/axe.ts';
+import { axeFindings, axeSource, controlEdgeProblems, focusProblems, overflowProblems } from '../helpers/axe.ts';
 import { PageTour, type TourWorld } from '../helpers/page-tour.ts';
 
 /*
  * Every page the provider serves, reached through the flows a person takes in Chromium, checked
  * with axe-core (WCAG 2.2 A/AA and best practices) in light mode, dark mode and at a phone's
- * width, plus a visible focus ring and no sideways scrolling. Each page is reached once per
- * language and then checked under each mode: colour scheme and viewport are emulated on the
- * live page, so pages that only a POST leads to need no second walk.
+ * width, plus what axe leaves out: a visible focus ring, form fields and buttons that stand out
+ * at 3:1, and no sideways scrolling. Each page is reached once per language and then checked
+ * under each mode: colour scheme and viewport are emulated on the live page, so pages that only
+ * a POST leads to need no second walk.
  *
  * To add a page: one line in `pages`. To add a language: one entry in `languages`.
  */
 
 /** Each is requested as `ui_locales` on the authorization request and as the browser's Accept-Language. */
-const languages = ['en'];
+const languages = ['en', 'de'];
 
 const chromiumMissing = !hasChromium();
 if (chromiumMissing) {
@@ -215,8 +216,12 @@ describe.skipIf(chromiumMissing)('every hosted page is accessible (axe-core in C
         for (const finding of await axeFindings(page)) {
           problems.push(`${label} ${finding.rule}: ${finding.help}\n    ${finding.nodes.join('\n    ')}`);
         }
-        if (mode.name === 'phone') problems.push(...(await overflowProblems(page)).map((problem) => `${label} reflow: ${problem}`));
-        else problems.push(...(await focusProblems(page)).map((problem) => `${label} focus: ${problem}`));
+        if (mode.name === 'phone') {
+          problems.push(...(await overflowProblems(page)).map((problem) => `${label} reflow: ${problem}`));
+        } else {
+          problems.push(...(await controlEdgeProblems(page)).map((problem) => `${label} non-text contrast: ${problem}`));
+          problems.push(...(await focusProblems(page)).map((problem) => `${label} focus: ${problem}`));
+        }
       }
       expect(problems, problems.join('\n')).toEqual([]);
       expect.soft(await page.evaluate('document.documentElement.lang'), `${where}: <html lang>`).toBe(language);

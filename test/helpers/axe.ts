@@ -43,7 +43,29 @@ export async function axeFindings(page: Page): Promise<Finding[]> {
   })))`) as Promise<Finding[]>;
 }
 
-/** The focus ring of the element with focus, and the card colour behind it. */
+/**
+ * Page-side helpers: `describe(el)` names an element by its stable attributes (and its form's
+ * action), `behind(el)` is the first opaque background colour under it.
+ */
+const pageHelpers = `
+  const isClear = (color) => /^rgba\\(.*,\\s*0\\)$|^transparent$/.test(color);
+  const describe = (el) => {
+    const form = el.closest('form');
+    return (form ? 'form[action=' + form.getAttribute('action') + '] ' : '') + el.tagName.toLowerCase()
+      + (el.id ? '#' + el.id : '') + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : '')
+      + (el.getAttribute('type') ? '[type=' + el.getAttribute('type') + ']' : '')
+      + (el.className ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '')
+      + (el.getAttribute('href') ? '[href=' + el.getAttribute('href') + ']' : '');
+  };
+  const behind = (el) => {
+    for (let node = el.parentElement; node; node = node.parentElement) {
+      const color = getComputedStyle(node).backgroundColor;
+      if (!isClear(color)) return color;
+    }
+    return 'rgb(255, 255, 255)';
+  };`;
+
+/** The focus ring of the element with focus, and the colour behind it. */
 interface FocusStyle {
   element: string;
   outlineStyle: string;
@@ -52,23 +74,11 @@ interface FocusStyle {
   behind: string;
 }
 
-const describeFocused = `(() => {
+const describeFocused = `(() => {${pageHelpers}
   const el = document.activeElement;
   if (!el || el === document.body || el === document.documentElement) return null;
-  const form = el.closest('form');
-  const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : '')
-    + (el.getAttribute('type') ? '[type=' + el.getAttribute('type') + ']' : '') + (el.className ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '')
-    + (el.getAttribute('href') ? '[href=' + el.getAttribute('href') + ']' : '');
   const style = getComputedStyle(el);
-  let behind = 'rgba(0, 0, 0, 0)';
-  for (let node = el.parentElement; node && /^rgba\\(.*, 0\\)$|^transparent$/.test(behind); node = node.parentElement) behind = getComputedStyle(node).backgroundColor;
-  return {
-    element: (form ? 'form[action=' + form.getAttribute('action') + '] ' : '') + name,
-    outlineStyle: style.outlineStyle,
-    outlineWidth: parseFloat(style.outlineWidth) || 0,
-    outlineColor: style.outlineColor,
-    behind,
-  };
+  return { element: describe(el), outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0, outlineColor: style.outlineColor, behind: behind(el) };
 })()`;
 
 const countFocusable = `[...document.querySelectorAll('a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])')]
@@ -97,6 +107,40 @@ export async function focusProblems(page: Page): Promise<string[]> {
   }
   if (seen.size < focusable) problems.push(`the keyboard reached ${seen.size} of ${focusable} focusable elements: ${[...seen].join(', ')}`);
   return problems;
+}
+
+/** How a control's edge shows: its border, its own background, and the colour around it. */
+interface ControlEdge {
+  element: string;
+  border: string | null;
+  fill: string | null;
+  behind: string;
+}
+
+const controlEdges = `(() => {${pageHelpers}
+  return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    .filter((el) => el.getClientRects().length > 0 && !el.classList.contains('link'))
+    .map((el) => {
+      const style = getComputedStyle(el);
+      const bordered = style.borderTopStyle !== 'none' && parseFloat(style.borderTopWidth) >= 1 && !isClear(style.borderTopColor);
+      return { element: describe(el), border: bordered ? style.borderTopColor : null, fill: isClear(style.backgroundColor) ? null : style.backgroundColor, behind: behind(el) };
+    });
+})()`;
+
+/**
+ * WCAG 1.4.11 non-text contrast, which axe does not check: every form field and button (but
+ * those drawn as links) must stand out from what is around it at 3:1, by its border or by its
+ * own background.
+ */
+export async function controlEdgeProblems(page: Page): Promise<string[]> {
+  const edges = (await page.evaluate(controlEdges)) as ControlEdge[];
+  return edges.flatMap((edge) => {
+    const byBorder = edge.border ? contrastRatio(edge.border, edge.behind) : 0;
+    const byFill = edge.fill ? contrastRatio(edge.fill, edge.behind) : 0;
+    if (Math.max(byBorder, byFill) >= 3) return [];
+    const shown = [edge.border && `border ${edge.border} ${byBorder.toFixed(2)}:1`, edge.fill && `background ${edge.fill} ${byFill.toFixed(2)}:1`].filter(Boolean).join(', ') || 'no border or background';
+    return [`${edge.element}: its edge does not reach 3:1 against ${edge.behind} (${shown})`];
+  });
 }
 
 /** WCAG 1.4.10 reflow: nothing wider than the viewport (no sideways scrolling at 320 CSS px and up). */
