@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
 import type { Config } from './config/schema.ts';
+import { ConfigError } from './config/load.ts';
 import { connectDatabase } from './db/connect.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -15,7 +16,7 @@ import { createRbacService, type RbacService } from './rbac/service.ts';
 import { createConsentService, type ConsentService } from './consents/service.ts';
 import { createPages, viewsDir, type Pages } from './pages/render.ts';
 import { createTheme, type Theme } from './pages/theme.ts';
-import { createCatalogue } from './i18n/catalogue.ts';
+import { createCatalogue, type Catalogue } from './i18n/catalogue.ts';
 import { pendingRegistrations, type PendingRegistrations } from './interactions/pending-registration.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createClientAdapter } from './oidc/client-adapter.ts';
@@ -154,7 +155,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
     });
     const theme = createTheme({ themeDir: config.themeDir ?? null, colors: config.branding.colors, logoUrl: config.branding.logoUrl ?? null, builtinViewsDir: viewsDir });
-    const catalogue = createCatalogue({ defaultLocale: config.defaultLocale, overrideDir: config.themeDir ?? null });
+    const catalogue = loadCatalogue(config);
     const pages = createPages({ brand: { name: config.branding.name }, catalogue, theme });
     const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, logger });
     cleanups.unshift(labelled('mailer', () => mailer.close()));
@@ -246,5 +247,14 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
   } catch (error) {
     for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;
+  }
+}
+
+/** The message catalogue; a theme's broken locale file or a default without messages stops start-up, saying which. */
+function loadCatalogue(config: Config): Catalogue {
+  try {
+    return createCatalogue({ defaultLocale: config.defaultLocale, overrideDir: config.themeDir ?? null });
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${config.themeDir ? 'themeDir/locales or ' : ''}defaultLocale: ${(error as Error).message}`);
   }
 }

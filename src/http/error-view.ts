@@ -101,8 +101,8 @@ export function renderErrorPage(pages: Pages, ctx: Context, view: ErrorView, opt
     detail: options.detail === undefined ? (view.status < 500 ? view.detail : null) : options.detail,
     requestId: ctx.state.requestId ?? null,
     action,
-    // Our own pages may be asked for again in another language; a protocol request is not
-    // echoed back (its parameters are the client's, and may be anyone's).
-    ...(/^\/(interaction|account)\//.test(ctx.path) ? {} : { switchUrl: '/' }),
+    // The language switch leads to the sign-in step, or the start: an error page never echoes
+    // the request that failed (its values may be the very bytes that were refused, or anyone's).
+    switchUrl: /^\/interaction\/[A-Za-z0-9_-]{1,64}(?=\/|$)/.exec(ctx.path)?.[0] ?? '/',
   });
 }

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { InteractionDeps } from './deps.ts';
 import { stepContext } from './request.ts';
-import { renderCheckEmail } from './login-step.ts';
+import { renderCheckEmail } from './check-email.ts';
 import { interactionStep, renderStep } from './step.ts';
 import { problemInWords } from './field-problem.ts';
 

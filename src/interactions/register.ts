@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import { AppError } from '../errors.ts';
 import type { InteractionDeps } from './deps.ts';
 import { stepContext } from './request.ts';
-import { renderCheckEmail } from './login-step.ts';
+import { renderCheckEmail } from './check-email.ts';
 import { interactionStep, renderStep, type Step } from './step.ts';
 import { secondsLeft } from './federation-start.ts';
 import { problemInWords } from './field-problem.ts';

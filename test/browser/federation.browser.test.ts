@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { seedWebClient, authorizationRequest, REDIRECT_URI } from '../helpers/oidc.ts';
 import { startFakeOidcUpstream, type FakeOidcUpstream } from '../helpers/fake-oidc-upstream.ts';
 import { redeem } from '../helpers/federation.ts';
-import { CHROMIUM_PATH, hasChromium, launchChromium } from '../helpers/chromium.ts';
+import { launchChromium, warnIfChromiumMissing } from '../helpers/chromium.ts';
 
 /*
  * "Continue with Google" in a real browser: Debian's Chromium, driven by playwright-core. The fake
@@ -14,17 +14,7 @@ import { CHROMIUM_PATH, hasChromium, launchChromium } from '../helpers/chromium.
  * test/federation/google.test.ts cannot prove that.
  */
 
-const chromiumMissing = !hasChromium();
-if (chromiumMissing) {
-  console.warn([
-    '',
-    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-    `!! SKIPPED the real-browser test (test/browser): ${CHROMIUM_PATH} is missing.`,
-    '!! Install Debian\'s Chromium to run it:  apt-get install -y chromium',
-    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-    '',
-  ].join('\n'));
-}
+const chromiumMissing = warnIfChromiumMissing('federation.browser.test.ts');
 
 /** Where something went wrong in the page, with the page it happened on. */
 interface Problem {

@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { seedWebClient, PASSWORD, REDIRECT_URI } from '../helpers/oidc.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { startFakeOidcUpstream, type FakeOidcUpstream } from '../helpers/fake-oidc-upstream.ts';
-import { CHROMIUM_PATH, hasChromium, launchChromium } from '../helpers/chromium.ts';
+import { launchChromium, warnIfChromiumMissing } from '../helpers/chromium.ts';
 import { axeFindings, axeSource, controlEdgeProblems, focusProblems, overflowProblems } from '../helpers/axe.ts';
 import { PageTour, type TourWorld } from '../helpers/page-tour.ts';
 
@@ -22,17 +22,7 @@ import { PageTour, type TourWorld } from '../helpers/page-tour.ts';
 /** Each is requested as `ui_locales` on the authorization request and as the browser's Accept-Language. */
 const languages = ['en', 'de'];
 
-const chromiumMissing = !hasChromium();
-if (chromiumMissing) {
-  console.warn([
-    '',
-    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-    `!! SKIPPED the real-browser test (test/browser): ${CHROMIUM_PATH} is missing.`,
-    '!! Install Debian\'s Chromium to run it:  apt-get install -y chromium',
-    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-    '',
-  ].join('\n'));
-}
+const chromiumMissing = warnIfChromiumMissing('pages.browser.test.ts');
 
 const desktop = { width: 1280, height: 800 };
 const modes = [

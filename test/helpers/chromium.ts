@@ -20,3 +20,20 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', ...extraArgs],
   });
 }
+
+/**
+ * Whether Chromium is missing; if so, says loudly that `file`'s real-browser test is skipped and
+ * how to install it (a skipped browser test must not pass unnoticed).
+ */
+export function warnIfChromiumMissing(file: string): boolean {
+  if (hasChromium()) return false;
+  console.warn([
+    '',
+    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+    `!! SKIPPED the real-browser test ${file}: ${CHROMIUM_PATH} is missing.`,
+    '!! Install Debian\'s Chromium to run it:  apt-get install -y chromium',
+    '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+    '',
+  ].join('\n'));
+  return true;
+}

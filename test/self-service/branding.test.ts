@@ -119,3 +119,9 @@ describe('THEME_DIR: templates, messages, styles and files of the operator\'s ow
     expect(() => loadConfig({ BRAND_ACCENT_COLOR: '#7b9cff' }, '/nonexistent-dir')).toThrow(/branding\.colors\.accent: .*contrast 2\.6/);
   });
 });
+
+describe('a language the catalogue does not have', () => {
+  it('stops start-up when DEFAULT_LOCALE has no messages, naming the key', async () => {
+    await expect(startTestApp({ DEFAULT_LOCALE: 'nl' })).rejects.toThrow(/defaultLocale: the default language "nl" has no messages/);
+  });
+});
