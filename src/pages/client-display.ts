@@ -28,6 +28,12 @@ function webUrl(value: string | undefined): string | null {
   return protocol === 'https:' || protocol === 'http:' ? value : null;
 }
 
+function secureOrLoopback(url: string | null): string | null {
+  if (!url) return null;
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname) ? url : null;
+}
+
 export function clientDisplay(client: ClientLike | undefined | null, fallbackName: string): ClientDisplay {
   return {
     id: client?.clientId ?? '',
@@ -36,8 +42,7 @@ export function clientDisplay(client: ClientLike | undefined | null, fallbackNam
     policyUri: webUrl(client?.policyUri),
     tosUri: webUrl(client?.tosUri),
     homeUri: webUrl(client?.clientUri),
-    // OIDC Core §4 requires https for it.
-    initiateLoginUri: client?.initiateLoginUri?.startsWith('https://') || client?.initiateLoginUri?.startsWith('http://localhost') || client?.initiateLoginUri?.startsWith('http://127.0.0.1')
-      ? webUrl(client.initiateLoginUri) : null,
+    // OIDC Core §4 requires https for it; plain http only on this machine, for development.
+    initiateLoginUri: secureOrLoopback(webUrl(client?.initiateLoginUri)),
   };
 }
