@@ -17,7 +17,10 @@ import { createConsentService, type ConsentService } from './consents/service.ts
 import { createPages, viewsDir, type Pages } from './pages/render.ts';
 import { createTheme, type Theme } from './pages/theme.ts';
 import { createCatalogue, type Catalogue } from './i18n/catalogue.ts';
+import { loadMfaKeys, hasSealedSecrets } from './mfa/keys.ts';
+import { createMfaService, type MfaService } from './mfa/service.ts';
 import { pendingRegistrations, type PendingRegistrations } from './interactions/pending-registration.ts';
+import { pendingSecondFactors, type PendingSecondFactors } from './interactions/pending-second-factor.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createClientAdapter } from './oidc/client-adapter.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
@@ -66,8 +69,10 @@ export interface Deps {
   consents: ConsentService;
   pages: Pages;
   theme: Theme;
+  mfa: MfaService;
   requireVerifiedEmail: boolean;
   pendingRegistrations: PendingRegistrations;
+  pendingSecondFactors: PendingSecondFactors;
   csrf: Csrf;
   upstreams: Map<string, Upstream>;
   federation: FederationService;
@@ -153,6 +158,11 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const signIn = createSignInService({
       accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,
       onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
+      // `mfa` is made below, once its keys are loaded; these run only on requests, after that.
+      secondFactors: {
+        hasFactor: (accountId) => mfa.hasFactor(accountId),
+        verify: async (accountId, method, code) => (method === 'totp' ? (await mfa.verifyTotp(accountId, code)) === 'ok' : (await mfa.useRecoveryCode(accountId, code)).ok),
+      },
     });
     const theme = createTheme({ themeDir: config.themeDir ?? null, colors: config.branding.colors, logoUrl: config.branding.logoUrl ?? null, builtinViewsDir: viewsDir });
     const catalogue = loadCatalogue(config);
@@ -203,7 +213,14 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const consents = createConsentService(db);
     const resources = createResourceService(db, configCache);
     const rbac = createRbacService(db, configCache);
-    const [signingKeys, cookieKeys, adminResource] = await Promise.all([loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer)]);
+    const [signingKeys, cookieKeys, adminResource, mfaKeys] = await Promise.all([
+      loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer),
+      loadMfaKeys(db, config.mfaEncryptionKeys),
+    ]);
+    if (config.production && !mfaKeys.configured && await hasSealedSecrets(db)) {
+      throw new ConfigError('NODE_ENV=production refuses development defaults: second-factor secrets exist, sealed with a generated key kept beside them: set MFA_ENCRYPTION_KEYS (32 random bytes, base64; `openssl rand -base64 32`), with the generated key from instance_secrets.mfa_keys last so existing secrets still open');
+    }
+    const mfa = createMfaService({ db, keys: mfaKeys, issuer: config.issuer, brandName: config.branding.name, clock });
     // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
     const clientAdapter = createClientAdapter(db, configCache);
     const jwtRecords = stateAdapter(JWT_RECORD_MODEL);
@@ -226,11 +243,12 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       upstreams: createUpstreams(config.upstreams, { timeoutMs: config.timeouts.upstreamMs }),
       federation,
       issuer: config.issuer,
-      signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource,
+      signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa,
       users: createUserAdmin({ db, accounts, rbac, accountState, audit }),
       registrationEnabled: config.registration.enabled,
       requireVerifiedEmail: config.requireVerifiedEmail,
       pendingRegistrations: pendingRegistrations(attempts),
+      pendingSecondFactors: pendingSecondFactors(attempts),
       passwordMinLength: config.passwordMinLength,
       metrics,
       configCache,

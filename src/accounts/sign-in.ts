@@ -13,7 +13,8 @@ export interface RequestContext {
 }
 
 export type SignInResult =
-  | { ok: true; account: Account }
+  // `secondFactor`: the password was right and the account has a second factor, which must follow.
+  | { ok: true; account: Account; secondFactor?: boolean }
   // A wrong password, an unknown email, a disabled or a locked account: one answer for all.
   | { ok: false; reason: 'invalid' }
   // Too many failures from this IP address: the person is told to wait.
@@ -22,6 +23,9 @@ export type SignInResult =
   | { ok: false; reason: 'email_unverified'; account: Account };
 
 export type SignInService = ReturnType<typeof createSignInService>;
+
+export type SecondFactorMethod = 'totp' | 'recovery';
+export type SecondFactorResult = { ok: true } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
 
 /**
  * Password sign-in with brute-force protection and an audit trail: admission by the limits
@@ -40,6 +44,11 @@ export function createSignInService(deps: {
   accounts: AccountService; protection: LoginProtection; audit: AuditLog; requireVerifiedEmail: boolean;
   /** Told how each attempt ended (metrics); optional. */
   onOutcome?: ((outcome: SignInOutcome) => void) | undefined;
+  /** Second factors (src/mfa/service.ts): whether an account has one, and checking a code. */
+  secondFactors?: {
+    hasFactor(accountId: string): Promise<boolean>;
+    verify(accountId: string, method: SecondFactorMethod, code: string): Promise<boolean>;
+  } | undefined;
 }) {
   const { accounts, protection, audit } = deps;
   const finish = (outcome: SignInOutcome, result: SignInResult): SignInResult => {
@@ -62,13 +71,45 @@ export function createSignInService(deps: {
         if (lock) await audit.record({ event: 'account.locked', accountId: check.account?.id, details: { seconds: lock.lockedForSeconds }, ...where });
         return finish('invalid', { ok: false, reason: 'invalid' });
       }
-      await protection.succeeded(admission.attempt);
       if (deps.requireVerifiedEmail && !check.account.emailVerified) {
+        await protection.succeeded(admission.attempt);
         await audit.record({ event: 'login.failed', reason: 'email_unverified', accountId: check.account.id, ...where });
         return finish('email_unverified', { ok: false, reason: 'email_unverified', account: check.account });
       }
+      if (await deps.secondFactors?.hasFactor(check.account.id)) {
+        // The run of failures ends only when the second factor is right too: otherwise whoever
+        // knows the password could reset the lockout between guesses at the code.
+        await audit.record({ event: 'mfa.required', accountId: check.account.id, ...where });
+        return { ok: true, account: check.account, secondFactor: true };
+      }
+      await protection.succeeded(admission.attempt);
       await audit.record({ event: 'login.succeeded', accountId: check.account.id, ...where });
       return finish('success', { ok: true, account: check.account });
+    },
+
+    /**
+     * The second step of a password sign-in: a code from an authenticator app or a recovery
+     * code. Wrong codes count toward the same lockout and limits as wrong passwords (NIST SP
+     * 800-63B §5.2.2), shared by every instance.
+     */
+    async verifySecondFactor(account: Account, method: SecondFactorMethod, code: string, context: RequestContext): Promise<SecondFactorResult> {
+      const where = { email: account.email, ip: context.ip, userAgent: context.userAgent, accountId: account.id };
+      const admission = await protection.admit(account.email, context.ip);
+      if (!admission.allowed) {
+        await audit.record({ event: 'mfa.failed', reason: admission.reason, details: { method }, ...where });
+        return admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' };
+      }
+      if (!deps.secondFactors || !(await deps.secondFactors.verify(account.id, method, code))) {
+        const lock = await protection.failed(admission.attempt);
+        await audit.record({ event: 'mfa.failed', reason: 'invalid', details: { method }, ...where });
+        if (lock) await audit.record({ event: 'account.locked', details: { seconds: lock.lockedForSeconds }, ...where });
+        return { ok: false, reason: 'invalid' };
+      }
+      await protection.succeeded(admission.attempt);
+      await audit.record({ event: 'mfa.succeeded', details: { method }, ...where });
+      await audit.record({ event: 'login.succeeded', details: { secondFactor: method }, ...where });
+      deps.onOutcome?.('success');
+      return { ok: true };
     },
   };
 }

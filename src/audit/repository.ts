@@ -21,7 +21,10 @@ export type AuditEventName =
   | 'federation.linked'
   | 'federation.unlinked'
   | 'federation.refused'
-  | 'federation.failed';
+  | 'federation.failed'
+  | 'mfa.required'
+  | 'mfa.succeeded'
+  | 'mfa.failed';
 
 export interface AuditEvent {
   event: AuditEventName;

@@ -30,6 +30,7 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['REDIS_KEY_PREFIX', ['redisKeyPrefix'], String],
   ['DATA_DIR', ['dataDir'], String],
   ['COOKIE_KEYS', ['cookieKeys'], list],
+  ['MFA_ENCRYPTION_KEYS', ['mfaEncryptionKeys'], list],
   ['LOG_LEVEL', ['logLevel'], String],
   ['TRUST_PROXY', ['trustProxy'], bool],
   ['TTL_ACCESS_TOKEN', ['ttl', 'accessToken'], int],

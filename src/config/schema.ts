@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSecretKey } from '../mfa/secret-box.ts';
 import { redisUrlProblem } from '../db/redis-connect.ts';
 import { contrastRatio } from '../pages/contrast.ts';
 
@@ -198,6 +199,19 @@ export const configSchema = z.strictObject({
   }).optional(),
   redisKeyPrefix: z.string().default('idp:'),
   dataDir: z.string().min(1).default('./data'),
+  /**
+   * Keys that seal second-factor secrets at rest (src/mfa/secret-box.ts), 32 bytes base64 each,
+   * newest first; older ones still open what they sealed. Unset: one is generated and kept in the
+   * database, for development; production refuses that once any secret exists.
+   */
+  mfaEncryptionKeys: z.array(z.string().refine((value) => {
+    try {
+      parseSecretKey(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'each key must be 32 random bytes in base64: generate one with `openssl rand -base64 32`')).min(1).optional(),
   /** Keys that sign cookies, newest first; older ones still verify during rotation. */
   cookieKeys: z.array(z.string().min(32, 'each cookie key needs at least 32 characters')).min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,6 +3,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { ConsentService } from '../consents/service.ts';
 import type { Pages } from '../pages/render.ts';
 import type { PendingRegistrations } from './pending-registration.ts';
+import type { PendingSecondFactors } from './pending-second-factor.ts';
 import type { Logger } from '../log.ts';
 import type { Csrf } from './csrf.ts';
 import type { FederationService } from '../federation/service.ts';
@@ -34,6 +35,8 @@ export interface InteractionDeps {
   requireVerifiedEmail: boolean;
   /** Accounts registered from a sign-in in progress, by interaction uid. */
   pendingRegistrations: PendingRegistrations;
+  /** Sign-ins whose password was right and whose second factor is to come, by interaction uid. */
+  pendingSecondFactors: PendingSecondFactors;
   /** Security events: federated sign-ins, sign-ups, links and refusals. */
   audit: AuditLog;
   /** Work after the response (audit lines of failure pages). */

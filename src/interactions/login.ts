@@ -5,6 +5,7 @@ import { renderLoginPage } from './login-page.ts';
 import { requestContext } from './request.ts';
 import { RateLimitedError, waitText } from '../security/rate-limits.ts';
 import { finishStep, interactionStep, renderStep } from './step.ts';
+import { secondsLeft } from './federation-start.ts';
 
 /** POST /interaction/:uid/login: checks the password and finishes the login prompt. */
 export function submitLogin(deps: InteractionDeps): Middleware {
@@ -37,6 +38,12 @@ export function submitLogin(deps: InteractionDeps): Middleware {
       return;
     }
     noteForLog(ctx, { accountId: result.account.id });
+    if (result.secondFactor) {
+      await deps.pendingSecondFactors.save(step.uid, result.account.id, secondsLeft(step.details));
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${step.uid}/second-factor`);
+      return;
+    }
     await finishStep(ctx, deps, { login: { accountId: result.account.id, amr: ['pwd'], remember: true } }, false);
   };
 }

@@ -11,10 +11,13 @@ import { relayCallback, finishFederation } from './federation-callback.ts';
 import { showLink, submitLink, cancelLink } from './federation-link.ts';
 import { showRegister, submitRegister, resendVerification } from './register.ts';
 import { showForgotPassword, submitForgotPassword } from './forgot-password.ts';
+import { showSecondFactor, submitSecondFactor } from './second-factor.ts';
 
 const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: InteractionDeps) => Middleware }> = [
   { method: 'get', path: '/interaction/:uid', handler: showInteraction },
   { method: 'post', path: '/interaction/:uid/login', handler: submitLogin },
+  { method: 'get', path: '/interaction/:uid/second-factor', handler: showSecondFactor },
+  { method: 'post', path: '/interaction/:uid/second-factor', handler: submitSecondFactor },
   { method: 'post', path: '/interaction/:uid/confirm', handler: submitConsent },
   { method: 'post', path: '/interaction/:uid/abort', handler: abortInteraction },
   { method: 'post', path: '/interaction/:uid/federation/:upstream', handler: startFederation },

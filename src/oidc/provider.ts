@@ -13,7 +13,7 @@ import type { Pages } from '../pages/render.ts';
 import { clientDisplay } from '../pages/client-display.ts';
 import { classifyError, renderErrorPage } from '../http/error-view.ts';
 import type { Logger } from '../log.ts';
-import { scopeClaims, supportedScopes } from './claims.ts';
+import { scopeClaims, sessionClaims, supportedScopes } from './claims.ts';
 import { createFindAccount } from './find-account.ts';
 import { isGraceRetry } from './refresh-grace.ts';
 import { noteProviderError } from './diagnostics.ts';
@@ -84,7 +84,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax' },
     },
     scopes: [...supportedScopes],
-    claims: scopeClaims,
+    claims: { ...sessionClaims, ...scopeClaims },
     // Scope claims (roles, email, profile) go into the ID token as well as userinfo, so a relying
     // party can authorize from the ID token alone (OIDC Core §5.4 allows both).
     conformIdTokenClaims: false,

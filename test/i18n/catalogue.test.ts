@@ -53,6 +53,8 @@ const pageFixtures: Array<[string, Record<string, unknown>]> = [
   ['logout', { form: '', clientName: null }],
   ['logged-out', { clientName: 'Example App', clientHome: 'https://app.example/' }],
   ['logged-out', { clientName: null, clientHome: null }],
+  ['second-factor', { ...step, problem: 'x', method: 'totp' }],
+  ['second-factor', { ...step, problem: null, method: 'recovery' }],
   ['notice', { title: 'x', text: 'y', action: null, hint: 'z' }],
   ['error', { title: 'x', text: 'y', code: 'server_error', detail: null, requestId: 'r', action: null }],
   ['form-post', { title: 'x', signingOut: true, clientName: null, action: '/session/end/confirm', fields: [{ name: 'xsrf', value: 'v' }] }],
