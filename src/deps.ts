@@ -19,6 +19,7 @@ import { createTheme, type Theme } from './pages/theme.ts';
 import { createCatalogue, type Catalogue } from './i18n/catalogue.ts';
 import { loadMfaKeys, hasSealedSecrets } from './mfa/keys.ts';
 import { createMfaService, type MfaService } from './mfa/service.ts';
+import { createMfaAdmin, type MfaAdmin } from './mfa/admin.ts';
 import { pendingRegistrations, type PendingRegistrations } from './interactions/pending-registration.ts';
 import { pendingSecondFactors, type PendingSecondFactors } from './interactions/pending-second-factor.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -70,6 +71,7 @@ export interface Deps {
   pages: Pages;
   theme: Theme;
   mfa: MfaService;
+  mfaAdmin: MfaAdmin;
   requireVerifiedEmail: boolean;
   pendingRegistrations: PendingRegistrations;
   pendingSecondFactors: PendingSecondFactors;
@@ -237,6 +239,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
         throw new AppError('client.invalid', description);
       }
     });
+    const users = createUserAdmin({ db, accounts, rbac, accountState, audit });
     return {
       config, logger, db, redis, provider, accounts, clients, resources, rbac, consents, pages, theme,
       csrf: createCsrf(cookieKeys[0]!),
@@ -244,7 +247,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       federation,
       issuer: config.issuer,
       signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa,
-      users: createUserAdmin({ db, accounts, rbac, accountState, audit }),
+      users,
+      mfaAdmin: createMfaAdmin({ users, mfa, audit }),
       registrationEnabled: config.registration.enabled,
       requireVerifiedEmail: config.requireVerifiedEmail,
       pendingRegistrations: pendingRegistrations(attempts),

@@ -74,6 +74,7 @@ export const errorCodes = {
   'permission.exists': { status: 409, key: 'errors.admin.conflict' },
   'permission.invalid_name': { status: 400, key: 'errors.admin.invalid' },
   'permission.unknown_scope': { status: 400, key: 'errors.admin.invalid' },
+  'mfa.factor_not_found': { status: 404, key: 'errors.admin.not_found' },
   'cli.password_missing': { status: 400, key: 'errors.admin.invalid' },
   'cli.password_twice': { status: 400, key: 'errors.admin.invalid' },
 

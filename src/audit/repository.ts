@@ -24,7 +24,8 @@ export type AuditEventName =
   | 'federation.failed'
   | 'mfa.required'
   | 'mfa.succeeded'
-  | 'mfa.failed';
+  | 'mfa.failed'
+  | 'mfa.reset';
 
 export interface AuditEvent {
   event: AuditEventName;

@@ -76,6 +76,11 @@ export async function deleteFactor(db: Queryable, accountId: string, id: string)
   return rowCount === 1;
 }
 
+export async function deleteAllFactors(db: Queryable, accountId: string): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM mfa_factors WHERE account_id = $1', [accountId]);
+  return rowCount ?? 0;
+}
+
 /** Replaces every recovery code of the account (old ones, used or not, stop working). */
 export async function replaceRecoveryCodes(db: Queryable, accountId: string, hashes: string[]): Promise<void> {
   await db.query('DELETE FROM mfa_recovery_codes WHERE account_id = $1', [accountId]);

@@ -7,7 +7,7 @@ import { qrDataUrl } from './qr.ts';
 import { hashRecoveryCode, newRecoveryCodes, normaliseRecoveryCode } from './recovery-codes.ts';
 import type { MfaKeys } from './keys.ts';
 import {
-  countUnusedRecoveryCodes, deleteFactor, findFactor, findFactorsByAccount, insertTotpFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
+  countUnusedRecoveryCodes, deleteAllFactors, deleteFactor, findFactor, findFactorsByAccount, insertTotpFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
   type StoredFactor,
 } from './factors-repository.ts';
 
@@ -102,5 +102,13 @@ export function createMfaService(deps: { db: Database; keys: MfaKeys; issuer: st
     },
 
     removeFactor: (accountId: string, factorId: string): Promise<boolean> => deleteFactor(db, accountId, factorId),
+
+    /** Every factor and recovery code of the account, in one transaction; how many factors went. */
+    removeAll: (accountId: string): Promise<number> => db.transaction(async (tx) => {
+      await replaceRecoveryCodes(tx, accountId, []);
+      return deleteAllFactors(tx, accountId);
+    }),
+
+    recoveryCodesLeft: (accountId: string): Promise<number> => countUnusedRecoveryCodes(db, accountId),
   };
 }

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountService, type AccountService } from '../../src/accounts/service.ts';
 import { createClientService, type ClientService } from '../../src/clients/service.ts';
@@ -12,6 +10,7 @@ import { createSqlAdapterFactory } from '../../src/oidc/adapters/sql.ts';
 import { readMigrations } from '../../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { parseSince } from '../../src/cli/commands/audit.ts';
+import { childEnv, spawnIdp, type CliResult, type Env } from '../helpers/cli.ts';
 
 // The real CLI in a child process against a database of its own. In embedded mode the test
 // process owns the PGlite directory, so every command here joins it over the unix socket: the
@@ -20,35 +19,6 @@ import { parseSince } from '../../src/cli/commands/audit.ts';
 // Commands that reach the database run one after another, as an operator would type them (test
 // /db/embedded.test.ts covers concurrent connections); commands that fail before connecting run
 // in parallel.
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-type Env = Record<string, string | undefined>;
-
-function spawnIdp(args: string[], env: Env): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['src/cli/main.ts', ...args], { cwd: repoRoot, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function childEnv(settings: { databaseUrl?: string; dataDir: string }): Env {
-  const env: Env = { ...process.env, DATA_DIR: settings.dataDir, LOG_LEVEL: 'silent' };
-  delete env.REDIS_URL;
-  delete env.IDP_CONFIG;
-  delete env.NODE_ENV;
-  if (settings.databaseUrl) env.DATABASE_URL = settings.databaseUrl;
-  else delete env.DATABASE_URL;
-  return env;
-}
 
 /** A failed command: the exit code, nothing on stdout, exactly one line on stderr. */
 function expectFailure(result: CliResult, code: number, message: RegExp): void {

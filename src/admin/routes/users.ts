@@ -4,6 +4,13 @@ import { userSchema, userView } from '../views.ts';
 import { decodeCursor, encodeCursor, pageQuery } from '../pagination.ts';
 
 const idParams = z.object({ id: z.uuid() });
+
+const mfaListSchema = z.object({
+  factors: z.array(z.object({
+    id: z.string(), kind: z.enum(['totp', 'webauthn']), name: z.string(), confirmed: z.boolean(), createdAt: z.string(), lastUsedAt: z.string().nullable(),
+  })),
+  recoveryCodesLeft: z.number().int(),
+}).meta({ id: 'UserSecondFactors' });
 const text = z.string().trim().min(1).max(200);
 
 const newUser = z.strictObject({
@@ -71,5 +78,26 @@ export const userRoutes: AdminRoute[] = [
     method: 'delete', path: '/users/:id', tag: 'users', scope: 'admin:write', summary: 'Delete a user after revoking everything they hold',
     params: idParams,
     handler: async ({ params, deps, actor }) => deps.users.delete({ id: params.id }, actor.subject ?? actor.clientId),
+  }),
+  route({
+    method: 'get', path: '/users/:id/mfa', tag: 'users', scope: 'admin:read', summary: "List a user's second factors (never their secrets) and recovery codes left",
+    params: idParams, response: mfaListSchema,
+    async handler({ params, deps }) {
+      const listed = await deps.mfaAdmin.list({ id: params.id });
+      return {
+        factors: listed.factors.map((factor) => ({ ...factor, createdAt: factor.createdAt.toISOString(), lastUsedAt: factor.lastUsedAt?.toISOString() ?? null })),
+        recoveryCodesLeft: listed.recoveryCodesLeft,
+      };
+    },
+  }),
+  route({
+    method: 'delete', path: '/users/:id/mfa', tag: 'users', scope: 'admin:write', summary: "Remove all of a user's second factors and recovery codes (lost device); audited",
+    params: idParams, response: z.object({ removed: z.number().int() }),
+    handler: async ({ params, deps, actor }) => deps.mfaAdmin.reset({ id: params.id }, undefined, actor.subject ?? actor.clientId),
+  }),
+  route({
+    method: 'delete', path: '/users/:id/mfa/:factorId', tag: 'users', scope: 'admin:write', summary: "Remove one of a user's second factors; audited",
+    params: z.object({ id: z.uuid(), factorId: z.uuid() }), response: z.object({ removed: z.number().int() }),
+    handler: async ({ params, deps, actor }) => deps.mfaAdmin.reset({ id: params.id }, params.factorId, actor.subject ?? actor.clientId),
   }),
 ];

@@ -144,4 +144,30 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
       await ctx.withDeps((deps) => deps.federation.unlink(opts.email, opts.upstream));
       emit(ctx.io, opts.json, { email: opts.email, upstream: opts.upstream, unlinked: true }, `unlinked ${opts.upstream} from ${opts.email}`);
     });
+
+  const mfa = user.command('mfa').description("a person's second factors: authenticator apps, passkeys, recovery codes");
+  mfa.command('list')
+    .description('list the second factors of an account (never their secrets)')
+    .requiredOption('--email <email>', 'email address of the account')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; json?: boolean }) => {
+      const listed = await ctx.withDeps((deps) => deps.mfaAdmin.list({ email: opts.email }));
+      const factors = listed.factors.map((factor) => ({ ...factor, createdAt: factor.createdAt.toISOString(), lastUsedAt: factor.lastUsedAt?.toISOString() ?? null }));
+      const human = [
+        factors.length
+          ? table(['KIND', 'NAME', 'CONFIRMED', 'CREATED', 'LAST USED', 'ID'], factors.map((f) => [f.kind, f.name, f.confirmed ? 'yes' : 'no', f.createdAt, f.lastUsedAt ?? '', f.id]))
+          : 'no second factors',
+        `recovery codes left: ${listed.recoveryCodesLeft}`,
+      ].join('\n');
+      emit(ctx.io, opts.json, { email: listed.email, factors, recoveryCodesLeft: listed.recoveryCodesLeft }, human);
+    });
+  mfa.command('reset')
+    .description('remove one second factor (--factor), or all of them and the recovery codes, for someone who lost a device')
+    .requiredOption('--email <email>', 'email address of the account')
+    .option('--factor <id>', 'only this factor (its id from `idp user mfa list`)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; factor?: string; json?: boolean }) => {
+      const { removed } = await ctx.withDeps((deps) => deps.mfaAdmin.reset({ email: opts.email }, opts.factor, 'cli'));
+      emit(ctx.io, opts.json, { email: opts.email, removed }, `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${opts.email}`);
+    });
 }
