@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { classifyError } from '../http/error-view.ts';
 import { errorCodes } from '../error-codes.ts';
+import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -22,7 +23,7 @@ export function adminErrors(logger: Logger): Middleware {
       if (view.unexpected) {
         logger.error({ err: thrown, id: ctx.state.requestId }, 'admin API error');
         ctx.body = { error: 'server_error', message: 'The server could not complete the request.' };
-      } else if (view.code === 'request.invalid' && view.status === 400 && !(thrown instanceof Error && thrown.name === 'AppError')) {
+      } else if (view.code === 'request.invalid' && view.status === 400 && !isAppError(thrown)) {
         // The body parser's own words for malformed JSON name no field; ours are plainer.
         ctx.body = { error: view.code, message: 'The body is not valid JSON.' };
       } else {

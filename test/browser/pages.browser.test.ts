@@ -7,6 +7,7 @@ import { startFakeOidcUpstream, type FakeOidcUpstream } from '../helpers/fake-oi
 import { launchChromium, warnIfChromiumMissing } from '../helpers/chromium.ts';
 import { axeFindings, axeSource, controlEdgeProblems, focusProblems, overflowProblems } from '../helpers/axe.ts';
 import { PageTour, type TourWorld } from '../helpers/page-tour.ts';
+import { TOTP } from 'otpauth';
 
 /*
  * Every page the provider serves, reached through the flows a person takes in Chromium, checked
@@ -76,6 +77,18 @@ async function verifyRequired(tour: PageTour): Promise<void> {
   await tour.signIn(email, PASSWORD);
 }
 
+/** The code step after a right password, for an account with a confirmed authenticator app. */
+async function openSecondFactor(tour: PageTour): Promise<void> {
+  const email = tour.uniqueEmail('two-step');
+  const { deps } = tour.world.app;
+  const account = await deps.accounts.create({ email, password: PASSWORD, emailVerified: true });
+  const enrolment = await deps.mfa.enrolTotp(account.id, email);
+  const code = new TOTP({ secret: enrolment.secret, digits: 6, period: 30, algorithm: 'SHA1' }).generate();
+  expect(await deps.mfa.confirmTotp(account.id, enrolment.factorId, code)).toBe('ok');
+  await tour.startSignIn();
+  await tour.signIn(email, PASSWORD);
+}
+
 /**
  * "Continue with Google" with an email that has a local account Google does not vouch for: the
  * page that asks for the local password (or explains there is none) before linking.
@@ -121,6 +134,8 @@ const pages: HostedPage[] = [
   { name: 'check email, after a reset request', reach: requestReset, status: 200, shows: ['form[action$="/forgot"] input[type=hidden][name=email]'] },
   { name: 'verify required', reach: verifyRequired, status: 403, shows: ['form[action$="/resend"] input[type=hidden][name=email]'], path: /\/login$/ },
   { name: 'check email, after a resend', reach: async (t) => { await verifyRequired(t); await t.submit('/resend'); }, status: 200, shows: ['form[action$="/resend"] input[type=hidden][name=email]'], path: /\/resend$/ },
+  { name: 'second factor', reach: openSecondFactor, status: 200, shows: ['form[action$="/second-factor"] input[name=code][autocomplete=one-time-code]', 'a[href$="/second-factor?method=recovery"]'], path: /\/second-factor$/ },
+  { name: 'second factor, wrong recovery code', reach: async (t) => { await openSecondFactor(t); await t.press('a[href$="/second-factor?method=recovery"]'); await t.submit('/second-factor', { code: 'aaaaa-bbbbb' }); }, status: 400, shows: ['main [role=alert]', 'form[action$="/second-factor"] [aria-invalid=true]'] },
   { name: 'consent', reach: async (t) => { await t.startSignIn({ consent: true }); await t.signIn(t.world.rp.email, PASSWORD); }, status: 200, shows: ['form[action$="/confirm"] button[type=submit].primary', 'form[action$="/abort"]'] },
   { name: 'link account', reach: (t) => openLinkAccount(t, { hasPassword: true }), status: 200, shows: ['form[action$="/link"] input[name=password]', 'form[action$="/link/cancel"]'] },
   { name: 'link account, wrong password', reach: async (t) => { await openLinkAccount(t, { hasPassword: true }); await t.submit('/link', { password: 'not the password' }); }, status: 400, shows: ['main [role=alert]', 'form[action$="/link"] input[name=password]'] },
