@@ -20,6 +20,8 @@ import { createCatalogue, type Catalogue } from './i18n/catalogue.ts';
 import { loadMfaKeys, hasSealedSecrets } from './mfa/keys.ts';
 import { createMfaService, type MfaService } from './mfa/service.ts';
 import { createMfaAdmin, type MfaAdmin } from './mfa/admin.ts';
+import { createMfaPolicy, type MfaPolicy } from './mfa/policy.ts';
+import type { AttemptStore } from './federation/attempt-store.ts';
 import { pendingRegistrations, type PendingRegistrations } from './interactions/pending-registration.ts';
 import { pendingSecondFactors, type PendingSecondFactors } from './interactions/pending-second-factor.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -72,6 +74,10 @@ export interface Deps {
   theme: Theme;
   mfa: MfaService;
   mfaAdmin: MfaAdmin;
+  /** Who must have a second factor, and which level each sign-in must reach (src/mfa/policy.ts). */
+  mfaPolicy: MfaPolicy;
+  /** Short-lived server-side records (ceremonies, pending steps), where provider state lives. */
+  attempts: AttemptStore;
   requireVerifiedEmail: boolean;
   pendingRegistrations: PendingRegistrations;
   pendingSecondFactors: PendingSecondFactors;
@@ -249,6 +255,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa,
       users,
       mfaAdmin: createMfaAdmin({ users, mfa, audit }),
+      mfaPolicy: createMfaPolicy({ requireAll: config.mfa.required, requiredRoles: config.mfa.requiredRoles, rolesOf: async (accountId) => (await rbac.forAccount(accountId)).roles }),
+      attempts,
       registrationEnabled: config.registration.enabled,
       requireVerifiedEmail: config.requireVerifiedEmail,
       pendingRegistrations: pendingRegistrations(attempts),

@@ -212,6 +212,17 @@ export const configSchema = z.strictObject({
       return false;
     }
   }, 'each key must be 32 random bytes in base64: generate one with `openssl rand -base64 32`')).min(1).optional(),
+  /**
+   * Who must sign in with a second factor (src/mfa/policy.ts): everyone, or holders of the given
+   * roles (effective, so composites count); a client asks for more with `minimum_acr`. People
+   * who must and have none enrol during sign-in. `trustBrowserDays` > 0 offers "trust this
+   * browser" after a second factor (never for phishing-resistant requests); 0, the default, does not.
+   */
+  mfa: z.object({
+    required: z.boolean().default(false),
+    requiredRoles: z.array(z.string().min(1).max(200)).default([]),
+    trustBrowserDays: z.number().int().min(0).max(365).default(0),
+  }).default(() => ({ required: false, requiredRoles: [], trustBrowserDays: 0 })),
   /** Keys that sign cookies, newest first; older ones still verify during rotation. */
   cookieKeys: z.array(z.string().min(32, 'each cookie key needs at least 32 characters')).min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
