@@ -9,10 +9,12 @@ import { outageScope } from './http/outage-scope.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { interactionRouter } from './interactions/routes.ts';
 import { accountPageRouter } from './account-pages/routes.ts';
+import { accountConsoleRouter } from './account/routes.ts';
 import { ADMIN_BASE, adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
 import { viewsDir } from './pages/render.ts';
+import { webauthnBrowserBundlePath } from './mfa/browser-bundle.ts';
 import { themeAssets } from './pages/theme.ts';
 import { ownFormPostPages } from './pages/form-post.ts';
 import { notFound } from './pages/not-found.ts';
@@ -33,6 +35,9 @@ export function createApp(deps: Deps): Koa {
   const assets = new Map([
     ['/assets/style.css', { type: 'text/css; charset=utf-8', body: readFileSync(`${viewsDir}style.css`, 'utf8') }],
     ['/assets/auto-submit.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(`${viewsDir}auto-submit.js`, 'utf8') }],
+    // Passkey ceremonies: the library's browser bundle, and our script that drives it from forms.
+    ['/assets/webauthn-browser.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(webauthnBrowserBundlePath(), 'utf8') }],
+    ['/assets/passkey.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(`${viewsDir}passkey.js`, 'utf8') }],
   ]);
   const pages = new Router();
   pages.get('/', (ctx) => deps.pages.render(ctx, 'home'));
@@ -94,6 +99,7 @@ export function createApp(deps: Deps): Koa {
   app.use(healthRouter(deps).routes());
   app.use(interactionRouter(deps).routes());
   app.use(accountPageRouter(deps).routes());
+  app.use(accountConsoleRouter(deps).routes());
   const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts });
   const admin = adminRouter({ deps, routes: adminRoutes, authenticate, logger: deps.logger, issuer: deps.config.issuer });
   app.use(admin.routes());

@@ -19,6 +19,7 @@ import { createTheme, type Theme } from './pages/theme.ts';
 import { createCatalogue, type Catalogue } from './i18n/catalogue.ts';
 import { loadMfaKeys, hasSealedSecrets } from './mfa/keys.ts';
 import { createMfaService, type MfaService } from './mfa/service.ts';
+import { createWebAuthn, type WebAuthn } from './mfa/webauthn.ts';
 import { createMfaAdmin, type MfaAdmin } from './mfa/admin.ts';
 import { createMfaPolicy, type MfaPolicy } from './mfa/policy.ts';
 import type { AttemptStore } from './federation/attempt-store.ts';
@@ -26,6 +27,7 @@ import { pendingRegistrations, type PendingRegistrations } from './interactions/
 import { pendingSecondFactors, type PendingSecondFactors } from './interactions/pending-second-factor.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createClientAdapter } from './oidc/client-adapter.ts';
+import { accountConsoleClient } from './account/client.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { loadCookieKeys } from './oidc/cookie-keys.ts';
 import { createRedisAdapterFactory } from './oidc/adapters/redis.ts';
@@ -73,9 +75,13 @@ export interface Deps {
   pages: Pages;
   theme: Theme;
   mfa: MfaService;
+  /** Passkeys and security keys: ceremony options and verification (src/mfa/webauthn.ts). */
+  webauthn: WebAuthn;
   mfaAdmin: MfaAdmin;
   /** Who must have a second factor, and which level each sign-in must reach (src/mfa/policy.ts). */
   mfaPolicy: MfaPolicy;
+  mfaTrustBrowserDays: number;
+  clock: Clock;
   /** Short-lived server-side records (ceremonies, pending steps), where provider state lives. */
   attempts: AttemptStore;
   requireVerifiedEmail: boolean;
@@ -166,6 +172,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const signIn = createSignInService({
       accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,
       onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
+      onSecondFactor: metrics ? (method, outcome) => metrics.recordSecondFactor?.(method, outcome) : undefined,
       // `mfa` is made below, once its keys are loaded; these run only on requests, after that.
       secondFactors: {
         hasFactor: (accountId) => mfa.hasFactor(accountId),
@@ -229,11 +236,14 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       throw new ConfigError('NODE_ENV=production refuses development defaults: second-factor secrets exist, sealed with a generated key kept beside them: set MFA_ENCRYPTION_KEYS (32 random bytes, base64; `openssl rand -base64 32`), with the generated key from instance_secrets.mfa_keys last so existing secrets still open');
     }
     const mfa = createMfaService({ db, keys: mfaKeys, issuer: config.issuer, brandName: config.branding.name, clock });
+    const webauthn = createWebAuthn({ db, issuer: config.issuer, brandName: config.branding.name, clock, challenges: attempts });
     // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
-    const clientAdapter = createClientAdapter(db, configCache);
+    // The account console is a client served from code (src/account/client.ts), never from the table.
+    const clientAdapter = createClientAdapter(db, configCache, [accountConsoleClient(config.issuer, config.branding.name)]);
     const jwtRecords = stateAdapter(JWT_RECORD_MODEL);
+    const mfaPolicy = createMfaPolicy({ requireAll: config.mfa.required, requiredRoles: config.mfa.requiredRoles, rolesOf: async (accountId) => (await rbac.forAccount(accountId)).roles });
     const provider = createProvider({
-      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger,
+      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger, mfaPolicy,
     });
     metrics?.instrumentProvider(provider);
     watchProvider(provider, { logger, audit, background, metrics });
@@ -252,10 +262,12 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       upstreams: createUpstreams(config.upstreams, { timeoutMs: config.timeouts.upstreamMs }),
       federation,
       issuer: config.issuer,
-      signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa,
+      signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa, webauthn,
       users,
       mfaAdmin: createMfaAdmin({ users, mfa, audit }),
-      mfaPolicy: createMfaPolicy({ requireAll: config.mfa.required, requiredRoles: config.mfa.requiredRoles, rolesOf: async (accountId) => (await rbac.forAccount(accountId)).roles }),
+      mfaPolicy,
+      mfaTrustBrowserDays: config.mfa.trustBrowserDays,
+      clock,
       attempts,
       registrationEnabled: config.registration.enabled,
       requireVerifiedEmail: config.requireVerifiedEmail,

@@ -28,6 +28,8 @@ export const errorCodes = {
   // Sign-in steps (src/interactions).
   'interaction.expired': { status: 400, key: 'errors.interaction.expired' },
   'interaction.wrong_step': { status: 400, key: 'errors.interaction.wrong_step' },
+  // A phishing-resistant sign-in offered something other than a passkey.
+  'mfa.passkey_required': { status: 400, key: 'errors.mfa.passkey_required' },
   'interaction.no_session': { status: 400, key: 'errors.interaction.no_session' },
   'registration.disabled': { status: 404, key: 'errors.registration.disabled' },
   'link.invalid': { status: 400, key: 'errors.link.invalid' },
@@ -43,6 +45,13 @@ export const errorCodes = {
   'federation.linked_elsewhere': { status: 409, key: 'errors.federation.linked_elsewhere' },
   'federation.no_email': { status: 400, key: 'errors.federation.no_email' },
   'federation.email_unverified': { status: 400, key: 'errors.federation.email_unverified' },
+
+  // The account console (src/account): signing in to it, and its JSON endpoints.
+  'console.sign_in_denied': { status: 400, key: 'account.errors.sign_in_denied' },
+  'console.sign_in_expired': { status: 400, key: 'account.errors.sign_in_expired' },
+  'console.sign_in_invalid': { status: 400, key: 'account.errors.sign_in_invalid' },
+  'console.signed_out': { status: 401, key: 'account.errors.signed_out' },
+  'console.reauth_required': { status: 401, key: 'account.errors.reauth_required' },
 
   // Administration (admin API, CLI): operators read the detail; people never meet these.
   'account.not_found': { status: 404, key: 'errors.admin.not_found' },

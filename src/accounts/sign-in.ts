@@ -44,6 +44,8 @@ export function createSignInService(deps: {
   accounts: AccountService; protection: LoginProtection; audit: AuditLog; requireVerifiedEmail: boolean;
   /** Told how each attempt ended (metrics); optional. */
   onOutcome?: ((outcome: SignInOutcome) => void) | undefined;
+  /** Told how each second-factor attempt ended (metrics); optional. */
+  onSecondFactor?: ((method: SecondFactorMethod | 'passkey', outcome: string) => void) | undefined;
   /** Second factors (src/mfa/service.ts): whether an account has one, and checking a code. */
   secondFactors?: {
     hasFactor(accountId: string): Promise<boolean>;
@@ -55,7 +57,7 @@ export function createSignInService(deps: {
     deps.onOutcome?.(outcome);
     return result;
   };
-  return {
+  const service = {
     async signIn(email: string, password: string, context: RequestContext): Promise<SignInResult> {
       const normalized = email.trim().toLowerCase();
       const where = { email: normalized, ip: context.ip, userAgent: context.userAgent };
@@ -88,28 +90,45 @@ export function createSignInService(deps: {
     },
 
     /**
-     * The second step of a password sign-in: a code from an authenticator app or a recovery
-     * code. Wrong codes count toward the same lockout and limits as wrong passwords (NIST SP
-     * 800-63B §5.2.2), shared by every instance.
+     * The second step of a sign-in: a code from an authenticator app or a recovery code. Wrong
+     * codes count toward the same lockout and limits as wrong passwords (NIST SP 800-63B
+     * §5.2.2), shared by every instance.
      */
-    async verifySecondFactor(account: Account, method: SecondFactorMethod, code: string, context: RequestContext): Promise<SecondFactorResult> {
-      const where = { email: account.email, ip: context.ip, userAgent: context.userAgent, accountId: account.id };
-      const admission = await protection.admit(account.email, context.ip);
-      if (!admission.allowed) {
-        await audit.record({ event: 'mfa.failed', reason: admission.reason, details: { method }, ...where });
-        return admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' };
-      }
-      if (!deps.secondFactors || !(await deps.secondFactors.verify(account.id, method, code))) {
-        const lock = await protection.failed(admission.attempt);
-        await audit.record({ event: 'mfa.failed', reason: 'invalid', details: { method }, ...where });
-        if (lock) await audit.record({ event: 'account.locked', details: { seconds: lock.lockedForSeconds }, ...where });
-        return { ok: false, reason: 'invalid' };
-      }
-      await protection.succeeded(admission.attempt);
-      await audit.record({ event: 'mfa.succeeded', details: { method }, ...where });
-      await audit.record({ event: 'login.succeeded', details: { secondFactor: method }, ...where });
-      deps.onOutcome?.('success');
-      return { ok: true };
+    verifySecondFactor(account: Account, method: SecondFactorMethod, code: string, context: RequestContext): Promise<SecondFactorResult> {
+      return secondStep(account, method, async () => Boolean(deps.secondFactors && await deps.secondFactors.verify(account.id, method, code)), context);
+    },
+
+    /**
+     * A passkey as the second step: the assertion is checked by `check` (src/mfa/webauthn.ts);
+     * a locked account is refused before it, and a right one ends the run of failures.
+     */
+    verifyPasskeyStep(account: Account, check: () => Promise<boolean>, context: RequestContext): Promise<SecondFactorResult> {
+      return secondStep(account, 'passkey', check, context);
     },
   };
+
+  async function secondStep(account: Account, method: SecondFactorMethod | 'passkey', check: () => Promise<boolean>, context: RequestContext): Promise<SecondFactorResult> {
+    const where = { email: account.email, ip: context.ip, userAgent: context.userAgent, accountId: account.id };
+    const admission = await protection.admit(account.email, context.ip);
+    if (!admission.allowed) {
+      await audit.record({ event: 'mfa.failed', reason: admission.reason, details: { method }, ...where });
+      deps.onSecondFactor?.(method, refusedOutcome[admission.reason]);
+      return admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' };
+    }
+    if (!(await check())) {
+      const lock = await protection.failed(admission.attempt);
+      await audit.record({ event: 'mfa.failed', reason: 'invalid', details: { method }, ...where });
+      if (lock) await audit.record({ event: 'account.locked', details: { seconds: lock.lockedForSeconds }, ...where });
+      deps.onSecondFactor?.(method, 'invalid');
+      return { ok: false, reason: 'invalid' };
+    }
+    await protection.succeeded(admission.attempt);
+    await audit.record({ event: 'mfa.succeeded', details: { method }, ...where });
+    await audit.record({ event: 'login.succeeded', details: { secondFactor: method }, ...where });
+    deps.onSecondFactor?.(method, 'success');
+    deps.onOutcome?.('success');
+    return { ok: true };
+  }
+
+  return service;
 }

@@ -84,6 +84,7 @@ export const clientSchema = z.object({
   redirectUris: z.array(z.string()),
   postLogoutRedirectUris: z.array(z.string()),
   scope: z.string().nullable(),
+  minimumAcr: z.string().nullable().meta({ description: 'the level every sign-in to this client must reach (password, mfa, phishing-resistant), or null' }),
   roles: z.array(z.string()).meta({ description: 'roles the client holds directly (for its client-credentials tokens)' }),
   createdAt: z.string(),
   updatedAt: z.string(),

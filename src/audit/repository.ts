@@ -25,7 +25,12 @@ export type AuditEventName =
   | 'mfa.required'
   | 'mfa.succeeded'
   | 'mfa.failed'
-  | 'mfa.reset';
+  | 'mfa.reset'
+  // The account console (src/account): a factor added, removed or renamed, new recovery codes.
+  | 'mfa.enrolled'
+  | 'mfa.removed'
+  | 'mfa.renamed'
+  | 'mfa.recovery_codes_generated';
 
 export interface AuditEvent {
   event: AuditEventName;

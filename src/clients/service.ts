@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { LEVELS } from '../mfa/levels.ts';
 import {
   insertClient, listClients, deleteClientById, findClientById, findClientMetadataById, updateClientMetadata, type ClientMetadata, type StoredClient,
 } from './repository.ts';
@@ -44,6 +45,8 @@ const fields = {
   authMethod: z.enum(authMethods),
   scope: z.string().trim().min(1).max(2000),
   name: z.string().trim().min(1).max(200),
+  // The authentication level everyone signing in to this client must reach (src/mfa/levels.ts).
+  minimumAcr: z.enum(LEVELS).meta({ description: 'require this level of every sign-in to the client: password, mfa or phishing-resistant' }),
 };
 
 export const newClientSchema = z.object({
@@ -56,6 +59,7 @@ export const newClientSchema = z.object({
   authMethod: fields.authMethod.default('client_secret_basic'),
   scope: fields.scope.optional(),
   name: fields.name.optional(),
+  minimumAcr: fields.minimumAcr.optional(),
 });
 
 /** A change to a client: only the fields given change; null clears name or scope. */
@@ -66,6 +70,7 @@ export const clientUpdateSchema = z.object({
   grantTypes: fields.grantTypes.optional(),
   authMethod: fields.authMethod.optional(),
   scope: fields.scope.nullable().optional(),
+  minimumAcr: fields.minimumAcr.nullable().optional(),
 });
 
 /** A whole client after a change, checked again before it is stored. */
@@ -77,6 +82,7 @@ const settingsSchema = z.object({
   authMethod: fields.authMethod,
   scope: fields.scope.nullable(),
   name: fields.name.nullable(),
+  minimumAcr: fields.minimumAcr.nullable(),
 });
 
 type ClientSettings = z.output<typeof settingsSchema>;
@@ -109,7 +115,7 @@ function checkCombination(settings: ClientSettings): void {
   }
 }
 
-const MANAGED_KEYS = ['client_secret', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'redirect_uris', 'post_logout_redirect_uris', 'scope', 'client_name'];
+const MANAGED_KEYS = ['client_secret', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'redirect_uris', 'post_logout_redirect_uris', 'scope', 'client_name', 'minimum_acr'];
 
 /** Metadata for oidc-provider from the settings; keys this service does not manage are kept from `base`. */
 function toMetadata(id: string, settings: ClientSettings, secret: string | null, base: Record<string, unknown> = {}): ClientMetadata {
@@ -124,6 +130,7 @@ function toMetadata(id: string, settings: ClientSettings, secret: string | null,
     post_logout_redirect_uris: settings.postLogoutRedirectUris,
     ...(settings.scope ? { scope: settings.scope } : {}),
     ...(settings.name ? { client_name: settings.name } : {}),
+    ...(settings.minimumAcr ? { minimum_acr: settings.minimumAcr } : {}),
     ...kept,
   };
 }
@@ -142,6 +149,7 @@ function settingsOf(metadata: ClientMetadata): Record<keyof ClientSettings, unkn
     postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
     scope: text(metadata.scope),
     name: text(metadata.client_name),
+    minimumAcr: text(metadata.minimum_acr),
   };
 }
 
@@ -154,7 +162,7 @@ export function createClientService(db: Database, validate: ClientMetadataValida
     async create(input: NewClientInput): Promise<{ client: StoredClient; secret: string | null }> {
       const data = parse(newClientSchema, input);
       if (data.public && data.secret) throw new AppError('client.invalid', 'a public client has no secret: drop --secret or --public');
-      const settings: ClientSettings = { ...data, scope: data.scope ?? null, name: data.name ?? null };
+      const settings: ClientSettings = { ...data, scope: data.scope ?? null, name: data.name ?? null, minimumAcr: data.minimumAcr ?? null };
       checkCombination(settings);
       const secret = data.public ? null : (data.secret ?? newSecret());
       const metadata = toMetadata(data.id, settings, secret);

@@ -10,6 +10,8 @@ export interface ClientSummary {
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   scope: string | null;
+  /** The level every sign-in to this client must reach, if the client requires one. */
+  minimumAcr: string | null;
   createdAt: string;
 }
 
@@ -28,6 +30,7 @@ export function summarizeClient(client: StoredClient): ClientSummary {
     redirectUris: strings(metadata.redirect_uris),
     postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
     scope: text(metadata.scope),
+    minimumAcr: text(metadata.minimum_acr),
     createdAt: client.createdAt.toISOString(),
   };
 }

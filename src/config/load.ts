@@ -53,6 +53,8 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['THEME_DIR', ['themeDir'], String],
   ['DEFAULT_LOCALE', ['defaultLocale'], String],
   ['REGISTRATION_ENABLED', ['registration', 'enabled'], bool],
+  ['ACCOUNT_REAUTH_SECONDS', ['account', 'reauthSeconds'], int],
+  ['ACCOUNT_IDLE_SECONDS', ['account', 'idleSeconds'], int],
   ['REQUIRE_VERIFIED_EMAIL', ['requireVerifiedEmail'], bool],
   ['PASSWORD_MIN_LENGTH', ['passwordMinLength'], int],
   ['SMTP_URL', ['mail', 'smtpUrl'], String],

@@ -242,6 +242,15 @@ export const configSchema = z.strictObject({
    * (src/i18n/negotiate.ts): a BCP 47 tag with messages in src/i18n/locales or the theme's locales/.
    */
   defaultLocale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language tag such as en, de or pt-BR').default('en'),
+  /**
+   * The account console (src/account/): adding or removing a second factor, or making new
+   * recovery codes, needs a sign-in at most `reauthSeconds` old, else the person signs in again
+   * first; a console session unused for `idleSeconds` ends.
+   */
+  account: z.strictObject({
+    reauthSeconds: z.number().int().min(60, 'at least 60 seconds, or the sign-in asked for goes stale before the change is sent').max(86_400).default(300),
+    idleSeconds: z.number().int().min(60).max(86_400).default(1800),
+  }).default({ reauthSeconds: 300, idleSeconds: 1800 }),
   /** Self-service sign-up on the hosted pages. */
   registration: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
   /** Sign-in completes only once the account's email is verified. */

@@ -18,6 +18,8 @@ export function securityHeaders(options: { https: boolean }): Middleware {
         styleSrc: ["'self'"],
         // Logos: the brand's, and each application's logo_uri (any https host, as its owner registered it).
         imgSrc: ["'self'", 'data:', 'https:'],
+        // views/passkey.js fetches the WebAuthn options and posts the result, same origin only.
+        connectSrc: ["'self'"],
         baseUri: ["'none'"],
         frameAncestors: ["'none'"],
         ...(options.https ? { upgradeInsecureRequests: [] } : {}),

@@ -13,6 +13,11 @@ import type { SelfService } from '../accounts/self-service.ts';
 import type { LoginRecorder } from '../observability/metrics.ts';
 import type { AuditLog } from '../audit/service.ts';
 import type { Background } from '../background.ts';
+import type { MfaService } from '../mfa/service.ts';
+import type { MfaPolicy } from '../mfa/policy.ts';
+import type { WebAuthn } from '../mfa/webauthn.ts';
+import type { Clock } from '../clock.ts';
+import type { AttemptStore } from '../federation/attempt-store.ts';
 
 /** What the interaction handlers need; wired in deps.ts. */
 export interface InteractionDeps {
@@ -43,4 +48,14 @@ export interface InteractionDeps {
   background: Background;
   /** Counts federated sign-ins; absent (or null) when metrics are off. */
   metrics?: LoginRecorder | null | undefined;
+  /** Second factors: authenticator apps and recovery codes, and passkeys. */
+  mfa: MfaService;
+  webauthn: WebAuthn;
+  /** Who must reach which level (src/mfa/policy.ts). */
+  mfaPolicy: MfaPolicy;
+  /** Days a browser may skip the second factor after one ("trust this browser"); 0: never. */
+  mfaTrustBrowserDays: number;
+  clock?: Clock | undefined;
+  /** Short-lived server-side records (recovery codes waiting for their one showing). */
+  attempts: AttemptStore;
 }

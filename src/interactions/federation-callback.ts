@@ -3,7 +3,8 @@ import { UpstreamError, type Upstream, type UpstreamProfile } from '../federatio
 import type { InteractionDeps } from './deps.ts';
 import { renderFederationFailure } from './federation-failure.ts';
 import { requireUpstream, secondsLeft, upstreamRedirectUri } from './federation-start.ts';
-import { interactionStep, finishStep } from './step.ts';
+import { interactionStep } from './step.ts';
+import { continueSignIn } from './after-first-factor.ts';
 
 // `<interaction uid>.<random>`, as made by startFederation.
 const STATE = /^([A-Za-z0-9_-]{8,64})\.[A-Za-z0-9_-]{32,128}$/;
@@ -84,7 +85,7 @@ const auditedOutcomes: Record<FederatedOutcome, { event: 'federation.signed_in' 
   linked_with_password: { event: 'federation.linked', reason: 'password_confirmed' },
 };
 
-/** Finishes the login prompt for the account; consent follows as for a password login. */
+/** Finishes the login prompt for the account (or asks for its second factor); consent follows as for a password login. */
 export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps, upstream: Upstream, accountId: string, outcome: FederatedOutcome): Promise<void> {
   deps.logger.info({ event: 'federation.signed_in', outcome, upstream: upstream.id, accountId, ip: ctx.ip, id: ctx.state.requestId }, 'signed in through upstream');
   const audited = auditedOutcomes[outcome];
@@ -92,5 +93,7 @@ export async function completeFederatedLogin(ctx: Context, deps: InteractionDeps
     event: audited.event, reason: audited.reason, accountId, ip: ctx.ip, userAgent: ctx.get('user-agent') || null, details: { upstream: upstream.id },
   });
   deps.metrics?.recordLogin('federated', 'success');
-  await finishStep(ctx, deps, { login: { accountId, remember: true } }, false);
+  // An upstream sign-in is one factor here, whatever the upstream asked: ours may follow.
+  const details = await deps.provider.interactionDetails(ctx.req, ctx.res);
+  await continueSignIn(ctx, deps, details, accountId, ['fed']);
 }

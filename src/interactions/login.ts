@@ -4,10 +4,10 @@ import { noteForLog } from '../http/request-context.ts';
 import { renderLoginPage } from './login-page.ts';
 import { requestContext } from './request.ts';
 import { RateLimitedError, waitText } from '../security/rate-limits.ts';
-import { finishStep, interactionStep, renderStep } from './step.ts';
-import { secondsLeft } from './federation-start.ts';
+import { interactionStep, renderStep } from './step.ts';
+import { continueSignIn } from './after-first-factor.ts';
 
-/** POST /interaction/:uid/login: checks the password and finishes the login prompt. */
+/** POST /interaction/:uid/login: checks the password, then finishes the login prompt or asks for a second factor. */
 export function submitLogin(deps: InteractionDeps): Middleware {
   const { signIn, logger } = deps;
   return async (ctx) => {
@@ -38,12 +38,6 @@ export function submitLogin(deps: InteractionDeps): Middleware {
       return;
     }
     noteForLog(ctx, { accountId: result.account.id });
-    if (result.secondFactor) {
-      await deps.pendingSecondFactors.save(step.uid, result.account.id, secondsLeft(step.details));
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${step.uid}/second-factor`);
-      return;
-    }
-    await finishStep(ctx, deps, { login: { accountId: result.account.id, amr: ['pwd'], remember: true } }, false);
+    await continueSignIn(ctx, deps, step.details, result.account.id, ['pwd']);
   };
 }

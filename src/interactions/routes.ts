@@ -12,12 +12,22 @@ import { showLink, submitLink, cancelLink } from './federation-link.ts';
 import { showRegister, submitRegister, resendVerification } from './register.ts';
 import { showForgotPassword, submitForgotPassword } from './forgot-password.ts';
 import { showSecondFactor, submitSecondFactor } from './second-factor.ts';
+import { passkeyOptions, passkeySignIn } from './passkey.ts';
+import { showEnrol, startTotpEnrol, confirmTotpEnrol, enrolPasskeyOptions, enrolPasskey, finishEnrol } from './enrol.ts';
 
-const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: InteractionDeps) => Middleware }> = [
+const routes: Array<{ method: 'get' | 'post'; path: string; handler: (deps: InteractionDeps) => Middleware; body?: 'json' }> = [
   { method: 'get', path: '/interaction/:uid', handler: showInteraction },
   { method: 'post', path: '/interaction/:uid/login', handler: submitLogin },
   { method: 'get', path: '/interaction/:uid/second-factor', handler: showSecondFactor },
   { method: 'post', path: '/interaction/:uid/second-factor', handler: submitSecondFactor },
+  { method: 'post', path: '/interaction/:uid/passkey/options', handler: passkeyOptions, body: 'json' },
+  { method: 'post', path: '/interaction/:uid/passkey', handler: passkeySignIn, body: 'json' },
+  { method: 'get', path: '/interaction/:uid/enrol', handler: showEnrol },
+  { method: 'post', path: '/interaction/:uid/enrol/totp', handler: startTotpEnrol },
+  { method: 'post', path: '/interaction/:uid/enrol/totp/confirm', handler: confirmTotpEnrol },
+  { method: 'post', path: '/interaction/:uid/enrol/passkey/options', handler: enrolPasskeyOptions, body: 'json' },
+  { method: 'post', path: '/interaction/:uid/enrol/passkey', handler: enrolPasskey, body: 'json' },
+  { method: 'post', path: '/interaction/:uid/enrol/done', handler: finishEnrol },
   { method: 'post', path: '/interaction/:uid/confirm', handler: submitConsent },
   { method: 'post', path: '/interaction/:uid/abort', handler: abortInteraction },
   { method: 'post', path: '/interaction/:uid/federation/:upstream', handler: startFederation },
@@ -37,9 +47,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
   // Only these routes parse bodies: oidc-provider reads its own request bodies.
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' }) as Middleware;
+  // The passkey ceremonies post JSON (views/passkey.js); an assertion is a few kilobytes.
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' }) as Middleware;
   for (const route of routes) {
     if (route.method === 'get') router.get(route.path, route.handler(deps));
-    else router.post(route.path, parseForm, route.handler(deps));
+    else router.post(route.path, route.body === 'json' ? parseJson : parseForm, route.handler(deps));
   }
   return router;
 }

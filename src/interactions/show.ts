@@ -4,6 +4,7 @@ import { describeScope } from './scope-descriptions.ts';
 import { supportedScopes } from '../oidc/claims.ts';
 import { renderLoginPage } from './login-page.ts';
 import { finishStep, interactionStep, renderStep, type Step } from './step.ts';
+import { continueSignIn } from './after-first-factor.ts';
 
 /** GET /interaction/:uid: the page for the step oidc-provider is asking for (login or consent). */
 export function showInteraction(deps: InteractionDeps): Middleware {
@@ -13,6 +14,7 @@ export function showInteraction(deps: InteractionDeps): Middleware {
     const { details } = step;
 
     if (details.prompt.name === 'login') {
+      if (await stepUp(ctx, deps, step)) return;
       if (await continueRegistration(ctx, deps, step)) return;
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 254) : '';
       renderLoginPage(ctx, deps, step, { email: hint, error: null });
@@ -54,5 +56,24 @@ async function continueRegistration(ctx: Context, deps: InteractionDeps, step: S
   await deps.audit.record({ event: 'login.succeeded', reason: 'registered', accountId, email: account.email, ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
   deps.logger.info({ event: 'registration.continued', accountId, uid: step.uid, id: ctx.state.requestId }, 'signed in the account registered in this sign-in');
   await finishStep(ctx, deps, { login: { accountId, amr: ['pwd'], remember: true } }, false);
+  return true;
+}
+
+/**
+ * A signed-in session asked for a level it has not reached (or for an essential `acr` it
+ * reaches under another name): ask only for what is missing, a second factor and not the
+ * password again (issue 13 §4). Any other reason for the login prompt (no session, max_age,
+ * prompt=login, another account hinted) means a whole sign-in.
+ */
+async function stepUp(ctx: Context, deps: InteractionDeps, step: Step): Promise<boolean> {
+  const { details } = step;
+  const session = details.session as { accountId?: string; uid?: string; amr?: string[] } | undefined;
+  if (!session?.accountId || !session.uid) return false;
+  if (details.prompt.reasons.length === 0 || details.prompt.reasons.some((reason) => reason !== 'acr_level')) return false;
+  const account = await deps.accounts.findById(session.accountId);
+  if (!account || account.disabled) return false;
+  const stored = await deps.provider.Session.findByUid(session.uid);
+  deps.logger.info({ event: 'mfa.step_up', accountId: account.id, uid: step.uid, id: ctx.state.requestId }, 'the request needs a higher level than the session has');
+  await continueSignIn(ctx, deps, details, account.id, session.amr ?? [], { loginTs: stored?.loginTs });
   return true;
 }

@@ -71,6 +71,12 @@ export async function takeTotpStep(db: Queryable, id: string, step: number): Pro
   return rowCount === 1;
 }
 
+/** Renames a factor of the account, of any kind; false when the account has no such factor. */
+export async function renameFactor(db: Queryable, accountId: string, id: string, name: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE mfa_factors SET name = $3 WHERE account_id = $1 AND id = $2', [accountId, id, name]);
+  return rowCount === 1;
+}
+
 export async function deleteFactor(db: Queryable, accountId: string, id: string): Promise<boolean> {
   const { rowCount } = await db.query('DELETE FROM mfa_factors WHERE account_id = $1 AND id = $2', [accountId, id]);
   return rowCount === 1;

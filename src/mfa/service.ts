@@ -7,9 +7,10 @@ import { qrDataUrl } from './qr.ts';
 import { hashRecoveryCode, newRecoveryCodes, normaliseRecoveryCode } from './recovery-codes.ts';
 import type { MfaKeys } from './keys.ts';
 import {
-  countUnusedRecoveryCodes, deleteAllFactors, deleteFactor, findFactor, findFactorsByAccount, insertTotpFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
+  countUnusedRecoveryCodes, deleteAllFactors, deleteFactor, findFactor, findFactorsByAccount, insertTotpFactor, renameFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
   type StoredFactor,
 } from './factors-repository.ts';
+import { findCredentialsByAccount, type DeviceType, type StoredCredential } from './credentials-repository.ts';
 
 export type MfaService = ReturnType<typeof createMfaService>;
 
@@ -21,10 +22,15 @@ export interface FactorView {
   confirmed: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** Passkeys only (null otherwise): whether it is backed up now, synced (multiDevice) or bound to one device, how it connects. */
+  backedUp: boolean | null;
+  deviceType: DeviceType | null;
+  transports: string[] | null;
 }
 
-const view = (factor: StoredFactor): FactorView => ({
+const view = (factor: StoredFactor, passkey?: StoredCredential): FactorView => ({
   id: factor.id, kind: factor.kind, name: factor.name, confirmed: factor.confirmedAt !== null, createdAt: factor.createdAt, lastUsedAt: factor.lastUsedAt,
+  backedUp: passkey?.backedUp ?? null, deviceType: passkey?.deviceType ?? null, transports: passkey ? passkey.transports : null,
 });
 
 /** Sealed to its row: a secret copied to another factor or account does not open. */
@@ -50,7 +56,11 @@ export function createMfaService(deps: { db: Database; keys: MfaKeys; issuer: st
   }
 
   return {
-    listFactors: async (accountId: string): Promise<FactorView[]> => (await findFactorsByAccount(db, accountId)).map(view),
+    async listFactors(accountId: string): Promise<FactorView[]> {
+      const [factors, passkeys] = await Promise.all([findFactorsByAccount(db, accountId), findCredentialsByAccount(db, accountId)]);
+      const details = new Map(passkeys.map((passkey) => [passkey.factorId, passkey]));
+      return factors.map((factor) => view(factor, details.get(factor.id)));
+    },
 
     /** Whether the account has a factor that can sign in (a confirmed one). */
     hasFactor: async (accountId: string): Promise<boolean> => (await findFactorsByAccount(db, accountId)).some((factor) => factor.confirmedAt !== null),
@@ -65,6 +75,18 @@ export function createMfaService(deps: { db: Database; keys: MfaKeys; issuer: st
       await insertTotpFactor(db, { id, accountId, name: name.slice(0, 64), secretSealed: box.seal(secret, sealContext(accountId, id)) });
       const uri = totpUri({ secret, issuer: deps.brandName, account: accountLabel });
       return { factorId: id, secret, uri, qr: await qrDataUrl(uri) };
+    },
+
+    /**
+     * An enrolment not yet confirmed, shown again (a wrong first code, a reload): the secret
+     * stays sealed server-side between the two pages, never in a hidden form field.
+     */
+    async totpEnrolment(accountId: string, factorId: string, accountLabel?: string) {
+      const factor = await findFactor(db, accountId, factorId);
+      if (!factor || factor.kind !== 'totp' || factor.confirmedAt) return null;
+      const secret = box.open(factor.secretSealed!, sealContext(accountId, factorId));
+      const uri = totpUri({ secret, issuer: deps.brandName, account: accountLabel ?? factor.name });
+      return { factorId, secret, uri, qr: await qrDataUrl(uri) };
     },
 
     /** Confirms an enrolment with the first code the app shows (which is then used up). */
@@ -102,6 +124,9 @@ export function createMfaService(deps: { db: Database; keys: MfaKeys; issuer: st
     },
 
     removeFactor: (accountId: string, factorId: string): Promise<boolean> => deleteFactor(db, accountId, factorId),
+
+    /** Names a factor as its owner typed it (the account console names an app when confirming it). */
+    renameFactor: (accountId: string, factorId: string, name: string): Promise<boolean> => renameFactor(db, accountId, factorId, name),
 
     /** Every factor and recovery code of the account, in one transaction; how many factors went. */
     removeAll: (accountId: string): Promise<number> => db.transaction(async (tx) => {

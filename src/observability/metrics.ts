@@ -2,11 +2,14 @@ import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-export type LoginMethod = 'password' | 'federated';
+export type LoginMethod = 'password' | 'federated' | 'passkey';
+export type SecondFactorKind = 'totp' | 'recovery' | 'passkey';
 
 /** What the sign-in services need: one call per finished sign-in attempt. */
 export interface LoginRecorder {
   recordLogin(method: LoginMethod, outcome: string): void;
+  /** One call per second-factor attempt: how it ended (success, invalid, locked, rate_limited). */
+  recordSecondFactor?(method: SecondFactorKind, outcome: string): void;
 }
 
 export interface Metrics extends LoginRecorder {
@@ -70,9 +73,15 @@ export function createMetrics(): Metrics {
     labelNames: ['grant_type', 'token'] as const,
     registers,
   });
+  const secondFactors = new Counter({
+    name: 'idp_second_factor_total',
+    help: 'Second-factor attempts in sign-ins by method (totp, recovery, passkey) and outcome.',
+    labelNames: ['method', 'outcome'] as const,
+    registers,
+  });
   const logins = new Counter({
     name: 'idp_logins_total',
-    help: 'Finished sign-in attempts by method (password, federated) and outcome.',
+    help: 'Finished sign-in attempts by method (password, federated, passkey) and outcome.',
     labelNames: ['method', 'outcome'] as const,
     registers,
   });
@@ -109,6 +118,9 @@ export function createMetrics(): Metrics {
     registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups, tokenReplays,
     recordLogin(method, outcome) {
       logins.inc({ method, outcome });
+    },
+    recordSecondFactor(method, outcome) {
+      secondFactors.inc({ method, outcome });
     },
     observeQuery(operation, seconds, ok) {
       dbQueryDuration.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);

@@ -21,7 +21,13 @@ function withAuthTime(metadata: ClientMetadata | null): ClientMetadata | null {
   return metadata && { ...metadata, require_auth_time: true };
 }
 
-export function createClientAdapter(db: Database, cache: ConfigCache = noConfigCache): Adapter {
+/**
+ * `builtin`: clients that are part of this provider (the account console, src/account/client.ts),
+ * answered from code before the table is asked, so a stored row with the same id cannot shadow,
+ * change or remove them.
+ */
+export function createClientAdapter(db: Database, cache: ConfigCache = noConfigCache, builtin: readonly ClientMetadata[] = []): Adapter {
+  const own = new Map(builtin.map((metadata) => [metadata.client_id, metadata]));
   const readOnly = async (): Promise<never> => {
     throw new Error('clients are managed with the idp CLI, not through the provider');
   };
@@ -30,6 +36,8 @@ export function createClientAdapter(db: Database, cache: ConfigCache = noConfigC
       // A client id can also arrive inside a JWT (client_assertion, id_token_hint), past the
       // edge check of request bytes; one no client can have is unknown, without a query.
       if (textFlaw(id)) return undefined;
+      const fixed = own.get(id);
+      if (fixed) return fixed as AdapterPayload;
       return ((await cache.get(`client:${id}`, async () => withAuthTime(await findClientMetadataById(db, id)))) ?? undefined) as AdapterPayload | undefined;
     },
     upsert: readOnly,

@@ -18,6 +18,10 @@ import { createFindAccount } from './find-account.ts';
 import { isGraceRetry } from './refresh-grace.ts';
 import { noteProviderError } from './diagnostics.ts';
 import { recordJwtAccessToken } from './jwt-introspection.ts';
+import { ACCOUNT_CLIENT_ID } from '../account/client.ts';
+import { createInteractionPolicy, MINIMUM_ACR } from './interaction-policy.ts';
+import type { MfaPolicy } from '../mfa/policy.ts';
+import { isLevel, LEVELS } from '../mfa/levels.ts';
 
 /** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
 const LOGOUT_CLIENT_COOKIE = 'idp_logout_client';
@@ -36,6 +40,8 @@ export interface ProviderDeps {
   cookieKeys: string[];
   pages: Pages;
   logger: Logger;
+  /** Who must reach which authentication level (the login prompt's `acr_level` check). */
+  mfaPolicy: MfaPolicy;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -99,7 +105,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     // RFC 9700 §2.1.1: PKCE for every authorization code request, public or confidential;
     // oidc-provider 9 accepts only the S256 method.
     pkce: { required: () => true },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(deps.mfaPolicy) },
+    // The levels a relying party can ask for with acr_values or an essential acr (src/mfa/levels.ts).
+    acrValues: [...LEVELS],
+    // A client may require a level of everyone signing in to it (src/mfa/policy.ts).
+    extraClientMetadata: {
+      properties: [MINIMUM_ACR],
+      validator: (_ctx, key, value) => {
+        if (key === MINIMUM_ACR && value !== undefined && !isLevel(value)) {
+          throw new errors.InvalidClientMetadata(`${MINIMUM_ACR} must be one of ${LEVELS.join(', ')}`);
+        }
+      },
+    },
     loadExistingGrant: async (ctx) => unavailableAs503(() => loadExistingGrant(ctx, deps.consents)),
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     // Every refresh rotates: the used token is consumed and replaying it revokes the grant; a
@@ -107,6 +124,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: (ctx) => !isGraceRetry(ctx),
     features: {
       devInteractions: { enabled: false },
+      // OIDC Core §5.5: a relying party can ask for single claims, and for an essential acr.
+      claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -257,6 +276,14 @@ async function loadExistingGrant(ctx: KoaContextWithOIDC, consents: ConsentServi
   }
   const accountId = session.accountId;
   if (!accountId) return undefined;
+  if (client.clientId === ACCOUNT_CLIENT_ID) {
+    // The account console is part of this provider (first party, src/account/client.ts): there
+    // is nothing to consent to, so its grant is made here and the consent prompt never shows.
+    const grant = new provider.Grant({ clientId: client.clientId, accountId });
+    grant.addOIDCScope('openid');
+    await grant.save();
+    return grant;
+  }
   const consent = await consents.find(accountId, client.clientId);
   if (!consent) return undefined;
   const grant = new provider.Grant({ clientId: client.clientId, accountId });

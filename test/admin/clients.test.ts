@@ -31,7 +31,7 @@ describe('admin API: clients', () => {
     expect(created.status).toBe(201);
     expect(created.body.client).toEqual({
       id: 'web', name: 'Web', type: 'confidential', authMethod: 'client_secret_basic', grantTypes: ['authorization_code', 'refresh_token'],
-      redirectUris: ['https://app.example.com/cb'], postLogoutRedirectUris: ['https://app.example.com/'], scope: 'openid email', roles: [],
+      redirectUris: ['https://app.example.com/cb'], postLogoutRedirectUris: ['https://app.example.com/'], scope: 'openid email', minimumAcr: null, roles: [],
       createdAt: expect.any(String), updatedAt: expect.any(String),
     });
     const secret = created.body.secret as string;

@@ -78,15 +78,53 @@ async function verifyRequired(tour: PageTour): Promise<void> {
 }
 
 /** The code step after a right password, for an account with a confirmed authenticator app. */
-async function openSecondFactor(tour: PageTour): Promise<void> {
+async function openSecondFactor(tour: PageTour, options: { extra?: Record<string, string> } = {}): Promise<{ recovery: string[]; accountId: string }> {
   const email = tour.uniqueEmail('two-step');
   const { deps } = tour.world.app;
   const account = await deps.accounts.create({ email, password: PASSWORD, emailVerified: true });
   const enrolment = await deps.mfa.enrolTotp(account.id, email);
   const code = new TOTP({ secret: enrolment.secret, digits: 6, period: 30, algorithm: 'SHA1' }).generate();
   expect(await deps.mfa.confirmTotp(account.id, enrolment.factorId, code)).toBe('ok');
-  await tour.startSignIn();
+  const recovery = await deps.mfa.newRecoveryCodes(account.id);
+  await tour.startSignIn(options);
   await tour.signIn(email, PASSWORD);
+  return { recovery, accountId: account.id };
+}
+
+/** A sign-in whose application asks for a second factor, by an account that has none yet. */
+async function openEnrolment(tour: PageTour): Promise<void> {
+  const email = tour.uniqueEmail('enrol');
+  await tour.world.app.deps.accounts.create({ email, password: PASSWORD, emailVerified: true });
+  await tour.startSignIn({ extra: { acr_values: 'mfa' } });
+  await tour.signIn(email, PASSWORD);
+}
+
+/** The authenticator-app step of that enrolment; returns the secret the page shows. */
+async function openTotpEnrolment(tour: PageTour): Promise<string> {
+  await openEnrolment(tour);
+  await tour.press('form[action$="/enrol/totp"] button[type=submit]');
+  return (await tour.page.locator('#totp-secret').innerText()).replace(/\s/g, '');
+}
+
+/** The account console's security page, signed in there through the provider. */
+async function openSecurity(tour: PageTour, options: { factor?: boolean } = {}): Promise<void> {
+  const email = tour.uniqueEmail('console');
+  const { deps } = tour.world.app;
+  const account = await deps.accounts.create({ email, password: PASSWORD, emailVerified: true });
+  let secret: string | null = null;
+  if (options.factor) {
+    const enrolment = await deps.mfa.enrolTotp(account.id, email);
+    secret = enrolment.secret;
+    expect(await deps.mfa.confirmTotp(account.id, enrolment.factorId, new TOTP({ secret, digits: 6, period: 30, algorithm: 'SHA1' }).generate())).toBe('ok');
+    await deps.mfa.newRecoveryCodes(account.id);
+  }
+  await tour.open(`/account/security?lang=${tour.language}`);
+  await tour.signIn(email, PASSWORD);
+  if (secret) {
+    // The code step of this sign-in: a later step of the 30 s window, since the first was used.
+    const next = new TOTP({ secret, digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: Date.now() + 30_000 });
+    await tour.submit('/second-factor', { code: next });
+  }
 }
 
 /**
@@ -136,6 +174,17 @@ const pages: HostedPage[] = [
   { name: 'check email, after a resend', reach: async (t) => { await verifyRequired(t); await t.submit('/resend'); }, status: 200, shows: ['form[action$="/resend"] input[type=hidden][name=email]'], path: /\/resend$/ },
   { name: 'second factor', reach: openSecondFactor, status: 200, shows: ['form[action$="/second-factor"] input[name=code][autocomplete=one-time-code]', 'a[href$="/second-factor?method=recovery"]'], path: /\/second-factor$/ },
   { name: 'second factor, wrong recovery code', reach: async (t) => { await openSecondFactor(t); await t.press('a[href$="/second-factor?method=recovery"]'); await t.submit('/second-factor', { code: 'aaaaa-bbbbb' }); }, status: 400, shows: ['main [role=alert]', 'form[action$="/second-factor"] [aria-invalid=true]'] },
+  { name: 'passkey required', reach: (t) => openSecondFactor(t, { extra: { acr_values: 'phishing-resistant' } }), status: 200, shows: ['a[href="/account/security"]', 'form[action$="/abort"]'] },
+  { name: 'recovery code used', reach: async (t) => { const { recovery } = await openSecondFactor(t); await t.press('a[href$="/second-factor?method=recovery"]'); await t.submit('/second-factor', { code: recovery[0]! }); }, status: 200, shows: ['main a.button', 'a[href="/account/security"]'] },
+  { name: 'enrolment during sign-in', reach: openEnrolment, status: 200, shows: ['form[action$="/enrol/totp"] button[type=submit]', 'form[data-passkey="register"]'], path: /\/enrol$/ },
+  { name: 'enrolment, authenticator app', reach: openTotpEnrolment, status: 200, shows: ['img.qr', '#totp-secret', 'form[action$="/enrol/totp/confirm"] input[name=code]'] },
+  { name: 'enrolment, wrong first code', reach: async (t) => { await openTotpEnrolment(t); await t.submit('/enrol/totp/confirm', { code: '000000' }); }, status: 400, shows: ['main [role=alert]', 'form[action$="/enrol/totp/confirm"] [aria-invalid=true]'] },
+  { name: 'enrolment, recovery codes', reach: async (t) => { const secret = await openTotpEnrolment(t); await t.submit('/enrol/totp/confirm', { code: new TOTP({ secret, digits: 6, period: 30, algorithm: 'SHA1' }).generate() }); }, status: 200, shows: ['.recovery-codes li code', 'form[action$="/enrol/done"] button[type=submit]'], path: /\/enrol$/ },
+  { name: 'account security', reach: (t) => openSecurity(t), status: 200, shows: ['a[href="/account/security/totp"]', 'a[href="/account/security/passkeys/new"]'], path: /^\/account\/security$/ },
+  { name: 'account security, with a factor', reach: (t) => openSecurity(t, { factor: true }), status: 200, shows: ['a[href$="/remove"]'], path: /^\/account\/security$/ },
+  { name: 'account, add an authenticator app', reach: async (t) => { await openSecurity(t); await t.press('a[href="/account/security/totp"]'); }, status: 200, shows: ['img.qr', '#totp-secret', 'form[action="/account/security/totp"] input[name=code]'] },
+  { name: 'account, add a passkey', reach: async (t) => { await openSecurity(t); await t.press('a[href="/account/security/passkeys/new"]'); }, status: 200, shows: ['form[data-passkey="register"] input[name=name]'] },
+  { name: 'account, remove a factor', reach: async (t) => { await openSecurity(t, { factor: true }); await t.press('a[href$="/remove"]'); }, status: 200, shows: ['form[action$="/remove"] button[type=submit]'] },
   { name: 'consent', reach: async (t) => { await t.startSignIn({ consent: true }); await t.signIn(t.world.rp.email, PASSWORD); }, status: 200, shows: ['form[action$="/confirm"] button[type=submit].primary', 'form[action$="/abort"]'] },
   { name: 'link account', reach: (t) => openLinkAccount(t, { hasPassword: true }), status: 200, shows: ['form[action$="/link"] input[name=password]', 'form[action$="/link/cancel"]'] },
   { name: 'link account, wrong password', reach: async (t) => { await openLinkAccount(t, { hasPassword: true }); await t.submit('/link', { password: 'not the password' }); }, status: 400, shows: ['main [role=alert]', 'form[action$="/link"] input[name=password]'] },

@@ -34,7 +34,11 @@ export interface TestApp {
  * which its close() leaves to the first. `clock`: the time its services decide by (a testClock()
  * that the test moves, instead of sleeping through lock windows and link lifetimes).
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger; sharing?: TestApp; clock?: Clock } = {}): Promise<TestApp> {
+/**
+ * `hostname: 'localhost'` makes the issuer http://localhost:<port> (still listening on 127.0.0.1):
+ * browsers refuse an IP address as a WebAuthn relying-party id, so real-browser passkey tests need a name.
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: { logger?: Logger; sharing?: TestApp; clock?: Clock; hostname?: 'localhost' } = {}): Promise<TestApp> {
   if (options.sharing && !options.sharing.storage.settings.databaseUrl) throw new Error('only an app on PostgreSQL can be shared');
   const ownDir = options.sharing ? mkdtempSync(join(tmpdir(), 'idp-')) : '';
   const fresh = options.sharing
@@ -44,7 +48,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
   const redisPrefix = options.sharing?.storage.redisPrefix ?? `idp-test:${randomBytes(6).toString('hex')}:`;
   const config = loadConfig({
     ISSUER: issuer,

@@ -146,7 +146,18 @@ export async function controlEdgeProblems(page: Page): Promise<string[]> {
 /** WCAG 1.4.10 reflow: nothing wider than the viewport (no sideways scrolling at 320 CSS px and up). */
 export async function overflowProblems(page: Page): Promise<string[]> {
   const { scroll, client } = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })')) as { scroll: number; client: number };
-  return scroll > client ? [`the page is ${scroll} px wide in a ${client} px viewport: it scrolls sideways`] : [];
+  if (scroll <= client) return [];
+  // Name the element that sticks out furthest, so the message says what to fix.
+  const widest = await page.evaluate(`(() => {
+    let found = null;
+    for (const element of document.body.querySelectorAll('*')) {
+      const right = element.getBoundingClientRect().right;
+      if (right > ${client} && (!found || right > found.right)) found = { right, name: element.tagName.toLowerCase() + (element.className ? '.' + String(element.className).split(' ').join('.') : ''), text: (element.textContent || '').trim().slice(0, 40) };
+    }
+    return found;
+  })()`) as { right: number; name: string; text: string } | null;
+  const culprit = widest ? ` (${widest.name} "${widest.text}" ends at ${Math.round(widest.right)} px)` : '';
+  return [`the page is ${scroll} px wide in a ${client} px viewport: it scrolls sideways${culprit}`];
 }
 
 /** `rgb(r, g, b)` / `rgba(r, g, b, a)` as Chromium computes colours; alpha is ignored. */

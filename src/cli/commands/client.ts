@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { summarizeClient, type ClientSummary } from '../../clients/view.ts';
 import { authMethods, supportedGrantTypes } from '../../clients/service.ts';
+import { LEVELS, type Level } from '../../mfa/levels.ts';
 import { AppError } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
 import { collect, commaList } from '../options.ts';
@@ -29,6 +30,7 @@ interface CreateOptions {
   scope?: string;
   name?: string;
   authMethod?: (typeof authMethods)[number];
+  minimumAcr?: Level;
   json?: boolean;
 }
 
@@ -46,6 +48,7 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
     .option('--scope <scopes>', 'space-separated scopes the client may request')
     .option('--name <name>', 'client name shown on the consent page')
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication of a confidential client').choices(authMethods))
+    .addOption(new Option('--minimum-acr <level>', 'require this level of every sign-in to the client (mfa: a second factor; phishing-resistant: a passkey)').choices(LEVELS))
     .option('--json', 'print JSON')
     .action(async (opts: CreateOptions) => {
       const { client: created, secret } = await ctx.withDeps((deps) => deps.clients.create({
@@ -58,6 +61,7 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
         scope: opts.scope,
         name: opts.name,
         authMethod: opts.authMethod,
+        minimumAcr: opts.minimumAcr,
       }));
       const view = clientView(created);
       const lines = [
