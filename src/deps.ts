@@ -173,6 +173,11 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,
       onOutcome: metrics ? (outcome) => metrics.recordLogin('password', outcome) : undefined,
       onSecondFactor: metrics ? (method, outcome) => metrics.recordSecondFactor?.(method, outcome) : undefined,
+      factorLimits: {
+        totp: limiter('mfa-totp', config.limits.secondFactorFailuresPerAccount),
+        recovery: limiter('mfa-recovery', config.limits.secondFactorFailuresPerAccount),
+        passkey: limiter('mfa-passkey', config.limits.secondFactorFailuresPerAccount),
+      },
       // `mfa` is made below, once its keys are loaded; these run only on requests, after that.
       secondFactors: {
         hasFactor: (accountId) => mfa.hasFactor(accountId),

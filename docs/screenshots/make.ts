@@ -25,6 +25,10 @@ import { CHROMIUM_PATH, hasChromium, launchChromium } from '../../test/helpers/c
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EMAIL = 'ada@example.com';
+// Has an authenticator app and recovery codes: the second-factor page.
+const TWO_STEP_EMAIL = 'grace@example.com';
+// Has none: the enrolment page when the application asks for a second factor.
+const NEW_EMAIL = 'alan@example.com';
 const PASSWORD = 'correct horse battery staple';
 const CLIENT_ID = 'example-app';
 // Never reached: the shots stop on our own pages.
@@ -40,6 +44,15 @@ interface Shot {
 
 interface World {
   issuer: string;
+}
+
+/** Signs in with a password on the login page of a fresh authorization request. */
+async function passwordStep(page: Page, world: World, locale: string, email: string, extra: Record<string, string> = {}): Promise<void> {
+  await loginPage(page, world, locale, extra);
+  const form = page.locator('form[action$="/login"]');
+  await form.locator('[name=email]').fill(email);
+  await form.locator('[name=password]').fill(PASSWORD);
+  await form.locator('button[type=submit]').click();
 }
 
 /** An authorization request of the example application (code flow, PKCE), in `locale`. */
@@ -77,6 +90,22 @@ const shots: Shot[] = [
       await form.locator('[name=password]').fill(PASSWORD);
       await form.locator('button[type=submit]').click();
       await page.locator('form[action$="/confirm"] button[type=submit]').waitFor();
+    },
+  },
+  {
+    file: 'second-factor-en-light.png', locale: 'en', colorScheme: 'light',
+    async reach(page, world) {
+      await passwordStep(page, world, 'en', TWO_STEP_EMAIL);
+      await page.locator('form[action$="/second-factor"] input[name=code]').waitFor();
+    },
+  },
+  {
+    file: 'enrol-totp-de-dark.png', locale: 'de', colorScheme: 'dark',
+    async reach(page, world) {
+      // The application asks for a second factor (acr_values=mfa) of an account without one.
+      await passwordStep(page, world, 'de', NEW_EMAIL, { acr_values: 'mfa' });
+      await page.locator('form[action$="/enrol/totp"] button[type=submit]').click();
+      await page.locator('img.qr').waitFor();
     },
   },
 ];
@@ -121,6 +150,13 @@ async function main(): Promise<void> {
   try {
     [provider, browser] = await Promise.all([startProvider(dataDir), launchChromium()]);
     await provider.deps.accounts.create({ email: EMAIL, password: PASSWORD, name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace', emailVerified: true });
+    const twoStep = await provider.deps.accounts.create({ email: TWO_STEP_EMAIL, password: PASSWORD, name: 'Grace Hopper', emailVerified: true });
+    const enrolment = await provider.deps.mfa.enrolTotp(twoStep.id, TWO_STEP_EMAIL);
+    const { TOTP } = await import('otpauth');
+    const code = new TOTP({ secret: enrolment.secret, digits: 6, period: 30, algorithm: 'SHA1' }).generate();
+    if ((await provider.deps.mfa.confirmTotp(twoStep.id, enrolment.factorId, code)) !== 'ok') throw new Error('could not enrol the example authenticator app');
+    await provider.deps.mfa.newRecoveryCodes(twoStep.id);
+    await provider.deps.accounts.create({ email: NEW_EMAIL, password: PASSWORD, name: 'Alan Turing', emailVerified: true });
     await provider.deps.clients.create({ id: CLIENT_ID, name: 'Example App', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token'] });
     const world: World = { issuer: provider.issuer };
 

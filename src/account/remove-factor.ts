@@ -30,11 +30,15 @@ export function showRemoveFactor(deps: AccountConsoleDeps): Middleware {
 export function removeFactor(deps: AccountConsoleDeps): Middleware {
   return async (ctx) => {
     const { factor, last } = await ownFactor(ctx, deps);
-    if (await mustKeep(ctx, deps, last)) return render(ctx, deps, factor, last, true);
+    const accountId = visitOf(ctx).account.id;
+    const keepOne = await deps.mfaPolicy.factorRequired(accountId);
+    if (keepOne && last) return render(ctx, deps, factor, last, true);
     // Recovery codes stay, but only sign in beside a factor; a new first factor replaces them.
-    if (await deps.mfa.removeFactor(visitOf(ctx).account.id, factor.id)) {
-      await recordChange(ctx, deps, 'mfa.removed', { kind: factor.kind, factorId: factor.id, name: factor.name });
-    }
+    // Where one must stay, the check and the delete are one locked step (two tabs removing the
+    // last two factors at once leave one).
+    const outcome = keepOne ? await deps.mfa.removeFactorKeepingOne(accountId, factor.id) : ((await deps.mfa.removeFactor(accountId, factor.id)) ? 'deleted' : 'missing');
+    if (outcome === 'last') return render(ctx, deps, factor, true, true);
+    if (outcome === 'deleted') await recordChange(ctx, deps, 'mfa.removed', { kind: factor.kind, factorId: factor.id, name: factor.name });
     ctx.status = 303;
     ctx.redirect('/account/security?done=removed');
   };

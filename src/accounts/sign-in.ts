@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/service.ts';
 import type { LoginProtection } from '../security/login-protection.ts';
+import { consume, limitKey, type Limiter } from '../security/rate-limits.ts';
 import type { Account } from './repository.ts';
 import type { AccountService } from './service.ts';
 
@@ -44,6 +45,11 @@ export function createSignInService(deps: {
   accounts: AccountService; protection: LoginProtection; audit: AuditLog; requireVerifiedEmail: boolean;
   /** Told how each attempt ended (metrics); optional. */
   onOutcome?: ((outcome: SignInOutcome) => void) | undefined;
+  /**
+   * A limiter per kind of second factor ('totp', 'recovery', 'passkey'), counting each account's
+   * failures: codes are guessed apart from passwords, so each kind has its own budget too.
+   */
+  factorLimits?: Partial<Record<SecondFactorMethod | 'passkey', Limiter>> | undefined;
   /** Told how each second-factor attempt ended (metrics); optional. */
   onSecondFactor?: ((method: SecondFactorMethod | 'passkey', outcome: string) => void) | undefined;
   /** Second factors (src/mfa/service.ts): whether an account has one, and checking a code. */
@@ -115,6 +121,17 @@ export function createSignInService(deps: {
       deps.onSecondFactor?.(method, refusedOutcome[admission.reason]);
       return admission.reason === 'ip_limit' ? { ok: false, reason: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds } : { ok: false, reason: 'invalid' };
     }
+    // A point per attempt of this kind of factor, given back when it was right (as the login limits do).
+    const factorLimit = deps.factorLimits?.[method];
+    const factorKey = limitKey(account.id);
+    if (factorLimit) {
+      const taken = await consume(factorLimit, factorKey);
+      if (!taken.ok) {
+        await audit.record({ event: 'mfa.failed', reason: 'factor_limit', details: { method }, ...where });
+        deps.onSecondFactor?.(method, 'factor_limited');
+        return { ok: false, reason: 'rate_limited', retryAfterSeconds: taken.retryAfterSeconds };
+      }
+    }
     if (!(await check())) {
       const lock = await protection.failed(admission.attempt);
       await audit.record({ event: 'mfa.failed', reason: 'invalid', details: { method }, ...where });
@@ -123,6 +140,7 @@ export function createSignInService(deps: {
       return { ok: false, reason: 'invalid' };
     }
     await protection.succeeded(admission.attempt);
+    await factorLimit?.reward(factorKey);
     await audit.record({ event: 'mfa.succeeded', details: { method }, ...where });
     await audit.record({ event: 'login.succeeded', details: { secondFactor: method }, ...where });
     deps.onSecondFactor?.(method, 'success');

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { LEVELS } from '../mfa/levels.ts';
+import { ACCOUNT_CLIENT_ID } from '../account/client.ts';
 import {
   insertClient, listClients, deleteClientById, findClientById, findClientMetadataById, updateClientMetadata, type ClientMetadata, type StoredClient,
 } from './repository.ts';
@@ -161,6 +162,8 @@ export function createClientService(db: Database, validate: ClientMetadataValida
     /** Registers a client. A confidential client without a secret gets a generated one, returned once. */
     async create(input: NewClientInput): Promise<{ client: StoredClient; secret: string | null }> {
       const data = parse(newClientSchema, input);
+      // The account console's client is built in (src/account/client.ts); a stored one would never be read.
+      if (data.id === ACCOUNT_CLIENT_ID) throw new AppError('client.invalid', `id: ${ACCOUNT_CLIENT_ID} is the account console's built-in client; choose another id`);
       if (data.public && data.secret) throw new AppError('client.invalid', 'a public client has no secret: drop --secret or --public');
       const settings: ClientSettings = { ...data, scope: data.scope ?? null, name: data.name ?? null, minimumAcr: data.minimumAcr ?? null };
       checkCombination(settings);

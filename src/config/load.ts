@@ -64,6 +64,7 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['LOCKOUT_MAX_SECONDS', ['lockout', 'maxSeconds'], int],
   ['LOCKOUT_RESET_SECONDS', ['lockout', 'resetSeconds'], int],
   ['LIMIT_LOGIN_FAILURES_PER_ACCOUNT', ['limits', 'loginFailuresPerAccount'], rate],
+  ['LIMIT_SECOND_FACTOR_FAILURES', ['limits', 'secondFactorFailuresPerAccount'], rate],
   ['LIMIT_LOGIN_FAILURES_PER_IP', ['limits', 'loginFailuresPerIp'], rate],
   ['LIMIT_REGISTRATIONS_PER_IP', ['limits', 'registrationsPerIp'], rate],
   ['LIMIT_REGISTRATIONS_PER_EMAIL', ['limits', 'registrationsPerEmail'], rate],

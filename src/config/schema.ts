@@ -94,6 +94,8 @@ const rateSchema = (points: number, durationSeconds: number) => z.strictObject({
 const limitsSchema = z.strictObject({
   loginFailuresPerAccount: rateSchema(100, 3600),
   loginFailuresPerIp: rateSchema(300, 3600),
+  /** Wrong codes (and failed passkeys) per account and kind of factor, on top of the login limits. */
+  secondFactorFailuresPerAccount: rateSchema(10, 900),
   registrationsPerIp: rateSchema(10, 3600),
   registrationsPerEmail: rateSchema(3, 3600),
   resetRequestsPerIp: rateSchema(10, 3600),

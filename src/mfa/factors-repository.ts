@@ -82,6 +82,18 @@ export async function deleteFactor(db: Queryable, accountId: string, id: string)
   return rowCount === 1;
 }
 
+/**
+ * Deletes the factor unless it is the account's last confirmed one, atomically: the account's
+ * confirmed factors are locked first (call inside a transaction), so two removals racing for
+ * an account's last two factors cannot both succeed. `'last'` when it was refused.
+ */
+export async function deleteFactorKeepingOne(tx: Queryable, accountId: string, id: string): Promise<'deleted' | 'last' | 'missing'> {
+  const { rows } = await tx.query<{ id: string }>('SELECT id FROM mfa_factors WHERE account_id = $1 AND confirmed_at IS NOT NULL ORDER BY id FOR UPDATE', [accountId]);
+  const confirmed = rows.some((row) => row.id === id);
+  if (confirmed && rows.length <= 1) return 'last';
+  return (await deleteFactor(tx, accountId, id)) ? 'deleted' : 'missing';
+}
+
 export async function deleteAllFactors(db: Queryable, accountId: string): Promise<number> {
   const { rowCount } = await db.query('DELETE FROM mfa_factors WHERE account_id = $1', [accountId]);
   return rowCount ?? 0;

@@ -7,7 +7,7 @@ import { qrDataUrl } from './qr.ts';
 import { hashRecoveryCode, newRecoveryCodes, normaliseRecoveryCode } from './recovery-codes.ts';
 import type { MfaKeys } from './keys.ts';
 import {
-  countUnusedRecoveryCodes, deleteAllFactors, deleteFactor, findFactor, findFactorsByAccount, insertTotpFactor, renameFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
+  countUnusedRecoveryCodes, deleteAllFactors, deleteFactor, deleteFactorKeepingOne, findFactor, findFactorsByAccount, insertTotpFactor, renameFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
   type StoredFactor,
 } from './factors-repository.ts';
 import { findCredentialsByAccount, type DeviceType, type StoredCredential } from './credentials-repository.ts';
@@ -126,7 +126,16 @@ export function createMfaService(deps: { db: Database; keys: MfaKeys; issuer: st
     removeFactor: (accountId: string, factorId: string): Promise<boolean> => deleteFactor(db, accountId, factorId),
 
     /** Names a factor as its owner typed it (the account console names an app when confirming it). */
-    renameFactor: (accountId: string, factorId: string, name: string): Promise<boolean> => renameFactor(db, accountId, factorId, name),
+    /** Removes a factor but never the account's last one, even against a concurrent removal. */
+    removeFactorKeepingOne: (accountId: string, factorId: string): Promise<'deleted' | 'last' | 'missing'> =>
+      db.transaction((tx) => deleteFactorKeepingOne(tx, accountId, factorId)),
+
+    /** Names are one line of 1-64 characters (the pages say so first); anything else changes nothing. */
+    renameFactor: async (accountId: string, factorId: string, name: string): Promise<boolean> => {
+      const length = Array.from(name).length;
+      if (length < 1 || length > 64 || /[\p{Cc}]/u.test(name)) return false;
+      return renameFactor(db, accountId, factorId, name);
+    },
 
     /** Every factor and recovery code of the account, in one transaction; how many factors went. */
     removeAll: (accountId: string): Promise<number> => db.transaction(async (tx) => {

@@ -1,3 +1,4 @@
+import { insertClient } from '../../src/clients/repository.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { testClock } from '../helpers/clock.ts';
@@ -55,8 +56,11 @@ describe('signing in to the account console', () => {
     expect(root.headers.get('location')).toBe('/account/security');
   });
 
-  it('keeps the console client built in: a stored client with its id changes nothing', async () => {
-    await app.deps.clients.create({ id: 'idp-account', name: 'Impostor', redirectUris: ['https://evil.example/callback'], grantTypes: ['authorization_code'] });
+  it('keeps the console client built in: operators cannot register its id, and a stored row with it changes nothing', async () => {
+    await expect(app.deps.clients.create({ id: 'idp-account', name: 'Impostor', redirectUris: ['https://evil.example/callback'], grantTypes: ['authorization_code'] }))
+      .rejects.toMatchObject({ code: 'client.invalid' });
+    // A row written past the service (plain SQL, an old version) is never read either.
+    await insertClient(app.deps.db, { client_id: 'idp-account', client_name: 'Impostor', redirect_uris: ['https://evil.example/callback'], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', client_secret: 'x'.repeat(43) });
     const client = await app.deps.provider.Client.find('idp-account');
     expect(client?.redirectUris).toEqual([url(app, '/account/callback')]);
     expect(client?.clientAuthMethod).toBe('none');

@@ -46,7 +46,8 @@ describe('sign-in with a password and a second factor', () => {
   let recovery: string[];
 
   beforeAll(async () => {
-    app = await startTestApp({ LOCKOUT_THRESHOLD: '12', LOCKOUT_STEP_SECONDS: '60' }, { clock });
+    // The per-factor limit (10 per 15 min by default) is raised here so the lockout shows; it has its own test below.
+    app = await startTestApp({ LOCKOUT_THRESHOLD: '12', LOCKOUT_STEP_SECONDS: '60', LIMIT_SECOND_FACTOR_FAILURES: '100/15m' }, { clock });
     rp = await seedWebClient(app);
     accountId = (await app.deps.accounts.findByEmail(rp.email))!.id;
     const enrolment = await app.deps.mfa.enrolTotp(accountId, rp.email);
@@ -127,5 +128,40 @@ describe('sign-in with a password and a second factor', () => {
     expect('html' in locked).toBe(true);
     const failures = await app.deps.db.query<{ count: string }>("SELECT count(*) FROM audit_events WHERE event = 'mfa.failed' AND account_id = $1", [accountId]);
     expect(Number(failures.rows[0]!.count)).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('the per-factor limit on wrong codes', () => {
+  const clock = testClock(Date.UTC(2026, 5, 2, 9, 0, 0));
+  let app: TestApp;
+  let rp: Rp;
+  let secret: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({}, { clock });
+    rp = await seedWebClient(app);
+    const accountId = (await app.deps.accounts.findByEmail(rp.email))!.id;
+    const enrolment = await app.deps.mfa.enrolTotp(accountId, rp.email);
+    secret = enrolment.secret;
+    expect(await app.deps.mfa.confirmTotp(accountId, enrolment.factorId, codeAt(secret, clock.now()))).toBe('ok');
+  });
+  afterAll(async () => app?.close());
+
+  it('refuses codes with 429 after ten wrong ones in 15 minutes, below the password lockout, and takes them again after the window', async () => {
+    const { browser, page } = await passwordStep(rp, app, rp.email);
+    const form = readForm(page.html, '/second-factor');
+    for (let i = 0; i < 10; i++) {
+      const wrong = await browser.follow(new URL(form.action, app.issuer), REDIRECT_URI, { form: { ...form.fields, code: '000000' } });
+      expect('html' in wrong && wrong.page.status).toBe(400);
+    }
+    clock.advance(30_000);
+    const limited = await browser.follow(new URL(form.action, app.issuer), REDIRECT_URI, { form: { ...form.fields, code: codeAt(secret, clock.now()) } });
+    expect('html' in limited && limited.page.status).toBe(429);
+    const { rows } = await app.deps.db.query<{ reason: string }>("SELECT reason FROM audit_events WHERE event = 'mfa.failed' ORDER BY id DESC LIMIT 1");
+    expect(rows[0]!.reason).toBe('factor_limit');
+    clock.advance(16 * 60_000);
+    const again = await passwordStep(rp, app, rp.email);
+    const done = await submitCode(again.browser, app, again.page.html, { code: codeAt(secret, clock.now()) });
+    expect('url' in done).toBe(true);
   });
 });

@@ -8,6 +8,8 @@ const idParams = z.object({ id: z.uuid() });
 const mfaListSchema = z.object({
   factors: z.array(z.object({
     id: z.string(), kind: z.enum(['totp', 'webauthn']), name: z.string(), confirmed: z.boolean(), createdAt: z.string(), lastUsedAt: z.string().nullable(),
+    // Passkeys only (null for authenticator apps): synced or device-bound, and how it is reached.
+    backedUp: z.boolean().nullable(), deviceType: z.enum(['singleDevice', 'multiDevice']).nullable(), transports: z.array(z.string()).nullable(),
   })),
   recoveryCodesLeft: z.number().int(),
 }).meta({ id: 'UserSecondFactors' });
