@@ -163,5 +163,10 @@ describe('the per-factor limit on wrong codes', () => {
     const again = await passwordStep(rp, app, rp.email);
     const done = await submitCode(again.browser, app, again.page.html, { code: codeAt(secret, clock.now()) });
     expect('url' in done).toBe(true);
+    // Each outcome is counted for the operator's dashboards.
+    const metrics = await (await fetch(new URL('/metrics', app.issuer))).text();
+    expect(metrics).toContain('idp_second_factor_total{method="totp",outcome="invalid"} 10');
+    expect(metrics).toContain('idp_second_factor_total{method="totp",outcome="factor_limited"} 1');
+    expect(metrics).toContain('idp_second_factor_total{method="totp",outcome="success"} 1');
   });
 });
