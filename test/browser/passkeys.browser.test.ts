@@ -58,15 +58,20 @@ describe.skipIf(chromiumMissing)('passkeys in a real browser (Chromium, virtual 
     await page.emulateMedia({ colorScheme: 'light' });
   }
 
-  /** Where the provider sends the browser back to the application: the request, not a page (port 9 refuses). */
+  /** Where the provider sends the browser back to the application, once that page has loaded. */
   async function backAtApplication(action: () => Promise<void>): Promise<URL> {
     const toRelyingParty = page.waitForRequest((sent: Request) => sent.url().startsWith(`${REDIRECT_URI}?`));
-    toRelyingParty.catch(() => {});
+    // Chromium refuses port 9 and shows its error page: waited for, so it cannot arrive late and
+    // interrupt the next test's navigation.
+    const errorPage = page.waitForEvent('framenavigated', (frame) => frame === page.mainFrame() && frame.url().startsWith('chrome-error:'));
+    for (const wait of [toRelyingParty, errorPage]) wait.catch(() => {});
     await action();
     const consent = page.locator('form[action$="/confirm"] button[type=submit]');
     const next = await Promise.race([toRelyingParty.then(() => 'back' as const), consent.waitFor().then(() => 'consent' as const)]);
     if (next === 'consent') await consent.click();
-    return new URL((await toRelyingParty).url());
+    const url = new URL((await toRelyingParty).url());
+    await errorPage;
+    return url;
   }
 
   async function claimsOf(request: Awaited<ReturnType<typeof authorizationRequest>>, callback: URL) {
