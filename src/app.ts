@@ -13,6 +13,10 @@ import { accountConsoleRouter } from './account/routes.ts';
 import { ADMIN_BASE, adminRouter } from './admin/router.ts';
 import { adminRoutes } from './admin/routes/index.ts';
 import { createAdminAuthenticator } from './admin/auth.ts';
+import { accountApiRouter } from './account/api/router.ts';
+import { accountApiRoutes } from './account/api/routes.ts';
+import { createAccountApiAuthenticator } from './account/api/auth.ts';
+import { accountResourceIndicator } from './account/api/resource.ts';
 import { viewsDir } from './pages/render.ts';
 import { webauthnBrowserBundlePath } from './mfa/browser-bundle.ts';
 import { themeAssets } from './pages/theme.ts';
@@ -99,6 +103,12 @@ export function createApp(deps: Deps): Koa {
   app.use(healthRouter(deps).routes());
   app.use(interactionRouter(deps).routes());
   app.use(accountPageRouter(deps).routes());
+  // The account API before the console's pages: both live under /account.
+  const accountApi = accountApiRouter({
+    deps, routes: accountApiRoutes, logger: deps.logger, issuer: deps.config.issuer,
+    authenticate: createAccountApiAuthenticator({ issuer: deps.config.issuer, audience: accountResourceIndicator(deps.config.issuer), signingKeys: deps.signingKeys, accounts: deps.accounts }),
+  });
+  app.use(accountApi.routes());
   app.use(accountConsoleRouter(deps).routes());
   const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts });
   const admin = adminRouter({ deps, routes: adminRoutes, authenticate, logger: deps.logger, issuer: deps.config.issuer });

@@ -44,6 +44,16 @@ import { createSelfService, type SelfService } from './accounts/self-service.ts'
 import { deleteExpiredTokens } from './accounts/tokens-repository.ts';
 import { createAuditLog, type AuditLog } from './audit/service.ts';
 import { createUserAdmin, type UserAdmin } from './accounts/user-admin.ts';
+import { createAccountActivity, type AccountActivity } from './audit/activity.ts';
+import { SESSION_DEVICE_MODEL, sessionDevices } from './sessions/devices.ts';
+import { recordSessionDevices } from './sessions/record-device.ts';
+import { createSessionService, type SessionService } from './sessions/service.ts';
+import { createConnectedApps, type ConnectedApps } from './connected-apps/service.ts';
+import { createAccountSettings, type AccountSettings } from './accounts/settings.ts';
+import { sessionGrantIds } from './oidc/session-grants.ts';
+import { createAccountLinks, type AccountLinks } from './federation/account-links.ts';
+import { createAccountExport, type AccountExporter } from './account-data/export.ts';
+import { createAccountDeletion, type AccountDeletion } from './account-data/deletion.ts';
 import { createLimiterFactory } from './security/rate-limits.ts';
 import { deleteExpiredRateLimits } from './security/counters-sql.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -53,6 +63,7 @@ import { createBackground, type Background } from './background.ts';
 import { createMailRenderer } from './mail/templates.ts';
 import { createAccountStateStore, type AccountStateStore, type RevokeAccountState } from './oidc/adapters/account-state.ts';
 import { adminResourceIndicator, ensureAdminResource } from './admin/bootstrap.ts';
+import { ensureAccountResource } from './account/api/resource.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { instrumentAdapterFactory } from './observability/instrument-adapter.ts';
 import { createConfigCache, noConfigCache, touchesConfig, type ConfigCache } from './cache/config-cache.ts';
@@ -99,6 +110,16 @@ export interface Deps {
   revokeAccountState: RevokeAccountState;
   accountState: AccountStateStore;
   users: UserAdmin;
+  /** A person's recent security events, their provider sessions and connected applications (the account console, the account API). */
+  accountActivity: AccountActivity;
+  deviceSessions: SessionService;
+  connectedApps: ConnectedApps;
+  /** A person's own profile, sign-in address and password (the account console, the account API). */
+  settings: AccountSettings;
+  /** A person's own upstream links, their data export and deleting their account (the account console, the account API). */
+  accountLinks: AccountLinks;
+  accountExport: AccountExporter;
+  accountDeletion: AccountDeletion;
   signingKeys: JWK[];
   /** The admin API's own resource indicator (<issuer>/admin/api/v1). */
   adminResource: string;
@@ -194,8 +215,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     cleanups.unshift(labelled('background tasks', () => background.drain()));
     const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db });
     const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
+    const renderMail = createMailRenderer({ productName: config.branding.name, catalogue, theme });
     const selfService = createSelfService({
-      db, accounts, audit, mailer, renderMail: createMailRenderer({ productName: config.branding.name, catalogue, theme }), limiter, limits: config.limits,
+      db, accounts, audit, mailer, renderMail, limiter, limits: config.limits,
       ttl: config.ttl, issuer: config.issuer, revokeAccountState, protection, background, logger, clock,
     });
     const attempts = redis ? createRedisAttemptStore(redis, config.redisKeyPrefix) : createSqlAttemptStore(db);
@@ -233,8 +255,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const consents = createConsentService(db);
     const resources = createResourceService(db, configCache);
     const rbac = createRbacService(db, configCache);
-    const [signingKeys, cookieKeys, adminResource, mfaKeys] = await Promise.all([
+    const [signingKeys, cookieKeys, adminResource, , mfaKeys] = await Promise.all([
       loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer),
+      options.role === 'server' ? ensureAccountResource(db, config.issuer) : undefined,
       loadMfaKeys(db, config.mfaEncryptionKeys),
     ]);
     if (config.production && !mfaKeys.configured && await hasSealedSecrets(db)) {
@@ -261,14 +284,36 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       }
     });
     const users = createUserAdmin({ db, accounts, rbac, accountState, audit });
+    // Where each provider session was used (browser, address, last use), beside the session itself.
+    const devices = sessionDevices(stateAdapter(SESSION_DEVICE_MODEL), clock, config.ttl.session);
+    recordSessionDevices(provider, devices, logger);
+    const deviceSessions = createSessionService({ accountState, devices, audit });
+    const connectedApps = createConnectedApps({ db, provider, accountState, resources, jwtRecords, audit });
+    const settings = createAccountSettings({
+      db, accounts, audit, mailer, renderMail, limiter, protection, accountState, sessionGrants: sessionGrantIds(provider), background, logger, clock,
+      issuer: config.issuer, locales: catalogue.locales, emailLinkTtlSeconds: config.ttl.emailVerification,
+      // A new address gets a verification link, so a change counts as one: the resend budgets.
+      emailChangeLimits: { perAccount: config.limits.verificationResendsPerIp, perAddress: config.limits.verificationResendsPerEmail },
+    });
+    const upstreams = createUpstreams(config.upstreams, { timeoutMs: config.timeouts.upstreamMs });
     return {
       config, logger, db, redis, provider, accounts, clients, resources, rbac, consents, pages, theme,
       csrf: createCsrf(cookieKeys[0]!),
-      upstreams: createUpstreams(config.upstreams, { timeoutMs: config.timeouts.upstreamMs }),
+      upstreams,
+      accountLinks: createAccountLinks({ db, audit, upstreamIds: () => upstreams.keys() }),
+      accountExport: createAccountExport({
+        db, mfa, rbac, accountState, audit, issuer: config.issuer, now: () => clock.now(),
+        upstreamName: (id) => upstreams.get(id)?.displayName ?? null,
+      }),
+      accountDeletion: createAccountDeletion({ users }),
       federation,
       issuer: config.issuer,
       signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa, webauthn,
       users,
+      accountActivity: createAccountActivity(db),
+      deviceSessions,
+      connectedApps,
+      settings,
       mfaAdmin: createMfaAdmin({ users, mfa, audit }),
       mfaPolicy,
       mfaTrustBrowserDays: config.mfa.trustBrowserDays,

@@ -4,7 +4,7 @@ import type { AccountConsoleDeps } from './deps.ts';
 import { visitOf } from './guard.ts';
 
 /** The console's sections that exist, in the order the navigation lists them; each area adds its page here. */
-export const CONSOLE_SECTIONS: readonly string[] = ['/account/security'];
+export const CONSOLE_SECTIONS: readonly string[] = ['/account/profile', '/account/security', '/account/sessions', '/account/apps', '/account/linked', '/account/data'];
 
 /**
  * Renders `views/account/<view>.ejs` with the session's CSRF token. `title` is a catalogue key.

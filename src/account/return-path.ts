@@ -1,7 +1,7 @@
 const BASE = 'http://console.invalid';
 
 /** Where the console sends people once they are signed in, when nothing else was asked for. */
-export const CONSOLE_HOME = '/account/security';
+export const CONSOLE_HOME = '/account/profile';
 
 /**
  * `value` as a path of the console to come back to after signing in, or null. Only local

@@ -16,6 +16,21 @@ import { removeFactor, removePage, showRemoveFactor } from './remove-factor.ts';
 import { passkeyNeedsScript, passkeyOptions, registerPasskey, showPasskeyEnrolment } from './passkey-enrolment.ts';
 import { renamePasskey, showRenamePasskey } from './passkey-rename.ts';
 import { CONSOLE_HOME } from './return-path.ts';
+import { saveProfile, showProfile } from './profile-page.ts';
+import { requestEmailChange, showEmailChange } from './email-change-page.ts';
+import { confirmEmailChange, showEmailConfirm } from './email-confirm-page.ts';
+import { changePassword, showPasswordChange } from './password-page.ts';
+import { showSessions } from './sessions-page.ts';
+import { endOneSession, endOtherSessions } from './end-session.ts';
+import { showApps } from './apps-page.ts';
+import { removeApp, withdrawScope } from './withdraw-app.ts';
+import { showLinked, LINKED_PAGE } from './linked-page.ts';
+import { startLink } from './link-start.ts';
+import { finishLink } from './link-callback.ts';
+import { showUnlink, unlink, unlinkPage } from './unlink.ts';
+import { showData } from './data-page.ts';
+import { downloadData } from './data-export.ts';
+import { deleteAccount, DELETE_PAGE, DELETED_PAGE, showAccountDeleted, showDeleteAccount } from './delete-account.ts';
 
 interface Stores {
   sessions: ConsoleSessions;
@@ -38,6 +53,16 @@ interface Route {
 
 /** The account console's routes (issue 13 §3); each POST checks the session's CSRF token. */
 const routes: Route[] = [
+  // Profile, sign-in address and password (issue 14 §1, §2). The address and the password need a
+  // fresh sign-in; the mailed link's page needs only the same account signed in.
+  { method: 'get', path: '/account/profile', answer: 'page', handler: showProfile },
+  { method: 'post', path: '/account/profile', answer: 'page', handler: saveProfile },
+  { method: 'get', path: '/account/email', answer: 'page', fresh: true, handler: showEmailChange },
+  { method: 'post', path: '/account/email', answer: 'page', fresh: () => '/account/email', handler: requestEmailChange },
+  { method: 'get', path: '/account/email/confirm', answer: 'page', handler: showEmailConfirm },
+  { method: 'post', path: '/account/email/confirm', answer: 'page', handler: confirmEmailChange },
+  { method: 'get', path: '/account/password', answer: 'page', fresh: true, handler: showPasswordChange },
+  { method: 'post', path: '/account/password', answer: 'page', fresh: () => '/account/password', handler: changePassword },
   { method: 'get', path: '/account/security', answer: 'page', handler: showSecurity },
   { method: 'get', path: '/account/security/totp', answer: 'page', fresh: true, handler: (deps, { pending }) => showTotpEnrolment(deps, pending) },
   { method: 'post', path: '/account/security/totp', answer: 'page', fresh: () => '/account/security/totp', handler: (deps, { pending, codes }) => confirmTotpEnrolment(deps, pending, codes) },
@@ -52,6 +77,24 @@ const routes: Route[] = [
   { method: 'post', path: '/account/security/passkeys/:id/name', answer: 'page', handler: renamePasskey },
   { method: 'get', path: '/account/security/factors/:id/remove', answer: 'page', fresh: true, handler: showRemoveFactor },
   { method: 'post', path: '/account/security/factors/:id/remove', answer: 'page', fresh: removePage, handler: removeFactor },
+  // Sessions and devices, connected apps (issue 14 §4, §5). Taking access away protects the
+  // person, so it needs no fresh sign-in.
+  { method: 'get', path: '/account/sessions', answer: 'page', handler: showSessions },
+  { method: 'post', path: '/account/sessions/end-others', answer: 'page', handler: endOtherSessions },
+  { method: 'post', path: '/account/sessions/:uid/end', answer: 'page', handler: (deps, { sessions }) => endOneSession(deps, sessions) },
+  { method: 'get', path: '/account/apps', answer: 'page', handler: showApps },
+  { method: 'post', path: '/account/apps/:clientId/withdraw-scope', answer: 'page', handler: withdrawScope },
+  { method: 'post', path: '/account/apps/:clientId/remove', answer: 'page', handler: removeApp },
+  // Linked accounts and your data (issue 14 §6, §7).
+  { method: 'get', path: LINKED_PAGE, answer: 'page', handler: showLinked },
+  { method: 'post', path: '/account/linked/:upstream/link', answer: 'page', fresh: () => LINKED_PAGE, handler: startLink },
+  { method: 'get', path: '/account/linked/:upstream/callback', answer: 'page', handler: finishLink },
+  { method: 'get', path: '/account/linked/:upstream/unlink', answer: 'page', fresh: true, handler: showUnlink },
+  { method: 'post', path: '/account/linked/:upstream/unlink', answer: 'page', fresh: unlinkPage, handler: unlink },
+  { method: 'get', path: '/account/data', answer: 'page', handler: showData },
+  { method: 'get', path: '/account/data/export', answer: 'page', handler: downloadData },
+  { method: 'get', path: DELETE_PAGE, answer: 'page', fresh: true, handler: showDeleteAccount },
+  { method: 'post', path: DELETE_PAGE, answer: 'page', fresh: () => DELETE_PAGE, handler: (deps, { sessions }) => deleteAccount(deps, sessions) },
 ];
 
 /**
@@ -75,6 +118,8 @@ export function accountConsoleRouter(deps: AccountConsoleDeps): Router {
     ctx.redirect(CONSOLE_HOME);
   });
   router.get('/account/callback', accountCallback(deps, stores.sessions));
+  // After deleting the account there is no session to be signed in to.
+  router.get(DELETED_PAGE, showAccountDeleted(deps));
   // Not behind `signedIn`: signing out of a session that already ended only continues on.
   router.post('/account/logout', parse.page, consoleLogout(deps, stores.sessions));
   for (const route of routes) {

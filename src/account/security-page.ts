@@ -3,6 +3,7 @@ import type { AccountConsoleDeps } from './deps.ts';
 import { isFresh } from './console-session.ts';
 import { visitOf } from './guard.ts';
 import { dateFormat, renderConsole } from './render.ts';
+import { recentActivity } from './activity.ts';
 
 /** What the page can say was just done (`?done=`): only these, so a link cannot put words on it. */
 const DONE = new Set(['app_added', 'passkey_added', 'renamed', 'removed']);
@@ -10,7 +11,7 @@ const DONE = new Set(['app_added', 'passkey_added', 'renamed', 'removed']);
 /**
  * GET /account/security: the person's second factors (authenticator apps and passkeys, with
  * when each was added and last used, and whether a passkey is synced), how many recovery codes
- * are left, and the ways to add, rename and remove them.
+ * are left, and the ways to add, rename and remove them; then the account's recent security events.
  */
 export function showSecurity(deps: AccountConsoleDeps): Middleware {
   return async (ctx) => {
@@ -37,6 +38,7 @@ export function showSecurity(deps: AccountConsoleDeps): Middleware {
       fresh: isFresh(session, deps.clock, deps.config.account.reauthSeconds),
       reauthMinutes: Math.max(1, Math.round(deps.config.account.reauthSeconds / 60)),
       notice: done ? t(`security.done.${done}`) : null,
+      activity: await recentActivity(ctx, deps, account),
     });
   };
 }

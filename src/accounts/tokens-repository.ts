@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 
-export type TokenPurpose = 'verify_email' | 'reset_password';
+/** `change_email`: a new sign-in address, confirmed from the account console (migration 0018). */
+export type TokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
 
 export interface AccountToken {
   accountId: string;

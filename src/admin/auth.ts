@@ -54,7 +54,7 @@ export function adminAuthErrors(): Middleware {
     } catch (error) {
       if (!(error instanceof AdminAuthError)) throw error;
       ctx.status = error.status;
-      const challenge = error.status === 401 ? `Bearer error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"` : `Bearer error="insufficient_scope", scope="${error.message.match(/admin:\w+/)?.[0] ?? ''}"`;
+      const challenge = error.status === 401 ? `Bearer error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"` : `Bearer error="insufficient_scope", scope="${error.message.match(/(?:admin|account):\w+/)?.[0] ?? ''}"`;
       ctx.set('www-authenticate', challenge);
       ctx.body = { error: error.code, message: error.message };
     }

@@ -11,7 +11,25 @@ const jsonSchema = (schema: z.ZodType) => {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: jsonSchema(errorSchema) } } });
 
 /** OpenAPI 3.1 (JSON Schema 2020-12) from the same zod schemas that validate the requests. */
-export function buildOpenApi(routes: AdminRoute[], issuer: string) {
+/** What differs between the APIs described this way (the admin API, the account API). */
+export interface ApiDescription {
+  title: string;
+  description: string;
+  base: string;
+  scopes: Record<string, string>;
+  /** The OAuth flow its tokens come from. */
+  flow: 'clientCredentials' | 'authorizationCode';
+}
+
+const ADMIN_API: ApiDescription = {
+  title: 'Identity provider admin API', description: 'Users, roles, permissions, clients, API resources, sessions.', base: '/admin/api/v1',
+  scopes: { 'admin:read': 'read everything', 'admin:write': 'change everything' }, flow: 'clientCredentials',
+};
+
+/** The fields of a route the document needs; admin and account routes both have them. */
+export type DescribedRoute = Pick<AdminRoute, 'method' | 'path' | 'summary' | 'tag' | 'params' | 'query' | 'body' | 'response' | 'status'> & { scope: string };
+
+export function buildOpenApi(routes: DescribedRoute[], issuer: string, api: ApiDescription = ADMIN_API) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, '{$1}');
@@ -44,11 +62,16 @@ export function buildOpenApi(routes: AdminRoute[], issuer: string) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Identity provider admin API', version: '1', description: 'Users, roles, permissions, clients, API resources, sessions.' },
-    servers: [{ url: `${issuer}/admin/api/v1` }],
+    info: { title: api.title, version: '1', description: api.description },
+    servers: [{ url: `${issuer}${api.base}` }],
     components: {
       securitySchemes: {
-        bearer: { type: 'oauth2', description: `Access tokens from ${issuer}/token for resource ${issuer}/admin/api/v1`, flows: { clientCredentials: { tokenUrl: `${issuer}/token`, scopes: { 'admin:read': 'read everything', 'admin:write': 'change everything' } } } },
+        bearer: {
+          type: 'oauth2', description: `Access tokens from ${issuer}/token for resource ${issuer}${api.base}`,
+          flows: api.flow === 'clientCredentials'
+            ? { clientCredentials: { tokenUrl: `${issuer}/token`, scopes: api.scopes } }
+            : { authorizationCode: { authorizationUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, scopes: api.scopes } },
+        },
       },
     },
     paths,

@@ -15,6 +15,8 @@ export type AuditEventName =
   | 'account.disabled'
   | 'account.enabled'
   | 'account.deleted'
+  // A person downloaded their data (src/account-data/export.ts).
+  | 'account.exported'
   | 'token.replay_detected'
   | 'federation.signed_in'
   | 'federation.account_created'
@@ -30,7 +32,16 @@ export type AuditEventName =
   | 'mfa.enrolled'
   | 'mfa.removed'
   | 'mfa.renamed'
-  | 'mfa.recovery_codes_generated';
+  | 'mfa.recovery_codes_generated'
+  // A person's own profile, sign-in address and password (src/accounts/settings.ts).
+  | 'profile.updated'
+  | 'email.change_requested'
+  | 'email.change_attempted'
+  | 'email.changed'
+  // The account console's sessions and connected apps (src/sessions, src/connected-apps).
+  | 'session.revoked'
+  | 'grant.scope_withdrawn'
+  | 'grant.revoked';
 
 export interface AuditEvent {
   event: AuditEventName;
@@ -47,7 +58,7 @@ export interface StoredAuditEvent extends Required<{ [K in keyof AuditEvent]: Ex
   occurredAt: Date;
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   occurred_at: Date;
   event: AuditEventName;
@@ -100,15 +111,18 @@ export async function listAuditEvents(db: Queryable, filter: { email?: string | 
   values.push(filter.limit);
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   const { rows } = await db.query<AuditRow>(`SELECT * FROM audit_events ${where} ORDER BY occurred_at DESC, id DESC LIMIT $${values.length}`, values);
-  return rows.map((row) => ({
-    id: String(row.id),
-    occurredAt: row.occurred_at,
-    event: row.event,
-    reason: row.reason,
-    accountId: row.account_id,
-    email: row.email,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    details: row.details,
-  }));
+  return rows.map(toStoredEvent);
 }
+
+/** A row of audit_events as the services see it. */
+export const toStoredEvent = (row: AuditRow): StoredAuditEvent => ({
+  id: String(row.id),
+  occurredAt: row.occurred_at,
+  event: row.event,
+  reason: row.reason,
+  accountId: row.account_id,
+  email: row.email,
+  ip: row.ip,
+  userAgent: row.user_agent,
+  details: row.details,
+});

@@ -5,6 +5,7 @@ import { renderFederationFailure } from './federation-failure.ts';
 import { requireUpstream, secondsLeft, upstreamRedirectUri } from './federation-start.ts';
 import { interactionStep } from './step.ts';
 import { continueSignIn } from './after-first-factor.ts';
+import { consoleLinkCallbackPath, isConsoleLinkState } from '../federation/console-link-state.ts';
 
 // `<interaction uid>.<random>`, as made by startFederation.
 const STATE = /^([A-Za-z0-9_-]{8,64})\.[A-Za-z0-9_-]{32,128}$/;
@@ -18,6 +19,12 @@ const STATE = /^([A-Za-z0-9_-]{8,64})\.[A-Za-z0-9_-]{32,128}$/;
 export function relayCallback(deps: InteractionDeps): Middleware {
   return async (ctx) => {
     const upstream = requireUpstream(deps, ctx);
+    // A link started in the account console comes back through the same URI (src/federation/console-link-state.ts).
+    if (isConsoleLinkState(ctx.query.state)) {
+      ctx.status = 303;
+      ctx.redirect(`${consoleLinkCallbackPath(upstream.id)}?${ctx.querystring}`);
+      return;
+    }
     const uid = STATE.exec(typeof ctx.query.state === 'string' ? ctx.query.state : '')?.[1];
     if (!uid) {
       renderFederationFailure(ctx, deps, { reason: 'state_invalid', upstream, detail: 'state missing or malformed' });

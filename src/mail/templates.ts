@@ -3,9 +3,12 @@ import type { Catalogue } from '../i18n/catalogue.ts';
 import { exactDuration } from '../i18n/durations.ts';
 
 export type MailTemplate = 'verify-email' | 'reset-password' | 'registration-attempt' | 'password-changed';
-export type RenderMail = (template: MailTemplate, data: Record<string, unknown>, locale?: string) => { subject: string; text: string; html: string };
+/** Mails of a person's own changes in the account console (src/accounts/settings.ts). */
+export type AccountMailTemplate = 'email-change-confirm' | 'email-change-attempt' | 'email-changed' | 'password-set';
+export type RenderMail = (template: MailTemplate | AccountMailTemplate, data: Record<string, unknown>, locale?: string) => { subject: string; text: string; html: string };
 
 export const mailTemplates: readonly MailTemplate[] = ['verify-email', 'reset-password', 'registration-attempt', 'password-changed'];
+export const accountMailTemplates: readonly AccountMailTemplate[] = ['email-change-confirm', 'email-change-attempt', 'email-changed', 'password-set'];
 
 /**
  * The text part is not HTML: `<%= %>` there must not turn `&` in a link into `&amp;`. It only
@@ -46,8 +49,21 @@ export function linkLifetime(seconds: unknown, field = 'expiresInSeconds', local
   return exactDuration(locale, seconds);
 }
 
+/** The moment, in the reader's language; UTC, since we do not know the reader's zone. */
+function moment(value: unknown, locale: string): string {
+  const when = value instanceof Date ? value : typeof value === 'number' ? new Date(value) : null;
+  if (!when || Number.isNaN(when.getTime())) throw new TypeError('mail field when must be a Date or epoch milliseconds');
+  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' }).format(when);
+}
+
+/** An address the account layer checked, printed as one plain line. */
+function address(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(value)) throw new TypeError(`mail field ${field} must be an email address`);
+  return plainText(value);
+}
+
 /** Checks and shapes what each template needs; the templates then only print. */
-function prepare(template: MailTemplate, data: Record<string, unknown>, locale: string): Record<string, unknown> {
+function prepare(template: MailTemplate | AccountMailTemplate, data: Record<string, unknown>, locale: string): Record<string, unknown> {
   switch (template) {
     case 'verify-email':
       return { name: shortName(data.name), link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds, 'expiresInSeconds', locale) };
@@ -55,12 +71,17 @@ function prepare(template: MailTemplate, data: Record<string, unknown>, locale: 
       return { link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds, 'expiresInSeconds', locale) };
     case 'registration-attempt':
       return { loginUrl: data.loginUrl == null ? null : httpUrl(data.loginUrl, 'loginUrl') };
-    case 'password-changed': {
-      // The moment, in the reader's language; UTC, since we do not know the reader's zone.
-      const when = data.when instanceof Date ? data.when : typeof data.when === 'number' ? new Date(data.when) : null;
-      if (!when || Number.isNaN(when.getTime())) throw new TypeError('mail field when must be a Date or epoch milliseconds');
-      return { when: new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' }).format(when) };
-    }
+    case 'password-changed':
+      // `sessions`: which sessions the change ended: all (a reset), the others, or none.
+      return { when: moment(data.when, locale), sessions: data.sessions === 'others' || data.sessions === 'none' ? data.sessions : 'all' };
+    case 'password-set':
+      return { when: moment(data.when, locale) };
+    case 'email-change-confirm':
+      return { link: httpUrl(data.link, 'link'), expiresIn: linkLifetime(data.expiresInSeconds, 'expiresInSeconds', locale) };
+    case 'email-change-attempt':
+      return { loginUrl: data.loginUrl == null ? null : httpUrl(data.loginUrl, 'loginUrl') };
+    case 'email-changed':
+      return { email: address(data.email, 'email'), when: moment(data.when, locale) };
   }
 }
 

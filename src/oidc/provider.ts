@@ -22,6 +22,7 @@ import { ACCOUNT_CLIENT_ID } from '../account/client.ts';
 import { createInteractionPolicy, MINIMUM_ACR } from './interaction-policy.ts';
 import type { MfaPolicy } from '../mfa/policy.ts';
 import { isLevel, LEVELS } from '../mfa/levels.ts';
+import { ACCOUNT_SCOPES, accountResourceIndicator } from '../account/api/resource.ts';
 
 /** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
 const LOGOUT_CLIENT_COOKIE = 'idp_logout_client';
@@ -70,6 +71,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const findAccount = createFindAccount(deps.accounts);
+  const ownAccountScopes = { [accountResourceIndicator(config.issuer)]: ACCOUNT_SCOPES };
   const unavailableAs503 = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -202,7 +204,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         // A person's JWT also leaves the record that introspection checks (jwt-introspection.ts).
         jwt: async (ctx, token, jwt) => unavailableAs503(async () => {
           await Promise.all([
-            accessTokenClaims(rbacFor(ctx), token, jwt.payload),
+            accessTokenClaims(rbacFor(ctx), token, jwt.payload, ownAccountScopes),
             recordJwtAccessToken(deps.jwtRecords, token as Parameters<typeof recordJwtAccessToken>[1]),
           ]);
         }),

@@ -49,11 +49,11 @@ describe('signing in to the account console', () => {
     expect(security.html).toContain(email);
   });
 
-  it('answers /account with the security page', async () => {
+  it('answers /account with the profile page', async () => {
     const { browser } = await openConsole(app, { email });
     const root = await browser.request(url(app, '/account'));
     expect(root.status).toBe(303);
-    expect(root.headers.get('location')).toBe('/account/security');
+    expect(root.headers.get('location')).toBe('/account/profile');
   });
 
   it('keeps the console client built in: operators cannot register its id, and a stored row with it changes nothing', async () => {
@@ -74,13 +74,13 @@ describe('signing in to the account console', () => {
     const bogus = await browser.navigate(url(app, '/account/callback?code=abc&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
     expect(bogus.status).toBe(400);
     expect(bogus.html).toContain('console.sign_in_expired');
-    expect(bogus.html).toContain('href="/account/security"');
+    expect(bogus.html).toContain('href="/account/profile"');
     const junk = await browser.navigate(url(app, '/account/callback?state=%00%3Cscript%3E'));
     expect(junk.status).toBe(400);
     const denied = await browser.navigate(url(app, '/account/callback?error=access_denied&state=x'));
     expect(denied.status).toBe(400);
     expect(denied.html).toContain('console.sign_in_denied');
-    expect(denied.html).toContain('href="/account/security"');
+    expect(denied.html).toContain('href="/account/profile"');
   });
 
   it('refuses a callback finished in another browser (login CSRF)', async () => {

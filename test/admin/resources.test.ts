@@ -36,7 +36,7 @@ describe('admin API: API resources', () => {
     const path = at('https://crud.resources.test/api?v=1');
     expect(await call('GET', path)).toMatchObject({ status: 200, body: created.body });
     const list = await call('GET', '/resources');
-    expect(list.body.items.map((resource: { indicator: string }) => resource.indicator)).toEqual([app.deps.adminResource, 'https://crud.resources.test/api?v=1']);
+    expect(list.body.items.map((resource: { indicator: string }) => resource.indicator)).toEqual([`${app.issuer}/account/api`, app.deps.adminResource, 'https://crud.resources.test/api?v=1']);
 
     const patched = await call('PATCH', path, { name: 'Renamed', accessTokenTtl: 600 });
     expect(patched).toMatchObject({ status: 200, body: { name: 'Renamed', scopes: ['a', 'b'], accessTokenTtl: 600 } });

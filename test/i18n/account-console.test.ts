@@ -1,4 +1,6 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { builtinLocalesDir, createCatalogue } from '../../src/i18n/catalogue.ts';
 import { createPages, viewsDir } from '../../src/pages/render.ts';
@@ -35,15 +37,19 @@ const fixtures: Array<[string, string, Record<string, unknown>]> = [
   ['account/remove', 'security.remove.title', { factor: factor('totp'), last: true, refused: false }],
   ['account/remove', 'security.remove.title', { factor: factor('webauthn'), last: false, refused: false }],
   ['account/remove', 'security.remove.title', { factor: factor('totp'), last: true, refused: true }],
+  ['account/remove', 'security.remove.title', { factor: factor('webauthn'), last: true, refused: 'last_way' }],
   ['account/passkey-new', 'security.passkeys.new_title', { name: '' }],
   ['account/passkey-rename', 'security.rename.title', { factor: factor('webauthn'), name: 'x', problem: 'x' }],
   ['account/passkey-rename', 'security.rename.title', { factor: factor('webauthn'), name: 'x', problem: null }],
 ];
 
 describe('the account console pages', () => {
-  it('has a fixture for every view in views/account', () => {
+  it('has a fixture for every view in views/account, here or in another test/i18n/account-*.test.ts', () => {
     const views = readdirSync(`${viewsDir}account`).filter((file) => file.endsWith('.ejs')).map((file) => `account/${file.slice(0, -4)}`);
-    for (const view of views) expect(fixtures.some(([name]) => name === view), `a fixture for views/${view}.ejs`).toBe(true);
+    // Each area of the console keeps its fixtures in a file of its own, as this one does.
+    const here = dirname(fileURLToPath(import.meta.url));
+    const elsewhere = readdirSync(here).filter((file) => /^account-.+\.test\.ts$/.test(file)).map((file) => readFileSync(join(here, file), 'utf8')).join('\n');
+    for (const view of views) expect(fixtures.some(([name]) => name === view) || elsewhere.includes(`['${view}', `), `a fixture for views/${view}.ejs`).toBe(true);
   });
 
   describe.each(shipped)('%s', (locale) => {

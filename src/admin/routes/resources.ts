@@ -1,3 +1,4 @@
+import { accountResourceIndicator } from '../../account/api/resource.ts';
 import { z } from 'zod';
 import { route, type AdminRoute } from '../route.ts';
 import { resourceGrantSchema, resourceSchema, resourceView } from '../views.ts';
@@ -42,12 +43,12 @@ export const resourcesRoutes: AdminRoute[] = [
   route({
     method: 'patch', path: '/resources/:indicator', tag: 'resources', scope: 'admin:write', summary: "Change an API resource's name, scopes or token lifetime; the next token request uses the change",
     params: indicatorParams, body: resourceUpdate, response: resourceSchema,
-    handler: async ({ params, body, deps }) => resourceView(await deps.resources.update(params.indicator, body, { protectedIndicators: [deps.adminResource] })),
+    handler: async ({ params, body, deps }) => resourceView(await deps.resources.update(params.indicator, body, { protectedIndicators: [deps.adminResource, accountResourceIndicator(deps.config.issuer)] })),
   }),
   route({
     method: 'delete', path: '/resources/:indicator', tag: 'resources', scope: 'admin:write', summary: 'Delete an API resource with its permissions and client grants',
     params: indicatorParams,
-    handler: async ({ params, deps }) => deps.resources.delete(params.indicator, { protectedIndicators: [deps.adminResource] }),
+    handler: async ({ params, deps }) => deps.resources.delete(params.indicator, { protectedIndicators: [deps.adminResource, accountResourceIndicator(deps.config.issuer)] }),
   }),
   route({
     method: 'get', path: '/resources/:indicator/grants', tag: 'resources', scope: 'admin:read', summary: "Which clients may receive which of the resource's scopes",

@@ -9,6 +9,7 @@ import {
   revokeAccountGrantRedis,
   revokeAccountSessionRedis,
   revokeAccountStateRedis,
+  findAccountGrantRecordsRedis,
 } from './redis.ts';
 import {
   countActiveSessionsSql,
@@ -17,6 +18,7 @@ import {
   revokeAccountGrantSql,
   revokeAccountSessionSql,
   revokeAccountStateSql,
+  findAccountGrantRecordsSql,
 } from './sql.ts';
 
 /**
@@ -71,6 +73,12 @@ export interface AccountStateStore {
   revokeGrant(accountId: string, grantId: string): Promise<boolean>;
   /** Ends everything the account holds; see RevokeAccountState. */
   revokeAll(accountId: string): Promise<number>;
+  /**
+   * The live records (tokens, codes, JWT access token records) issued under one live Grant of the
+   * account, as model and id; none when the Grant is not the account's. For changing what a grant
+   * holds without revoking it (src/connected-apps).
+   */
+  listGrantRecords(accountId: string, grantId: string): Promise<Array<{ model: string; id: string }>>;
 }
 
 /** A stored record of the account as the backends hand it over; the store maps it. */
@@ -90,6 +98,7 @@ interface Backend {
   revokeSession(accountId: string, sessionId: string): Promise<boolean>;
   revokeGrant(accountId: string, grantId: string): Promise<boolean>;
   revokeAll(accountId: string): Promise<number>;
+  findGrantRecords(accountId: string, grantId: string): Promise<Array<{ model: string; id: string }>>;
 }
 
 function redisBackend(redis: RedisClient, prefix: string): Backend {
@@ -99,6 +108,7 @@ function redisBackend(redis: RedisClient, prefix: string): Backend {
     revokeSession: (accountId, sessionId) => revokeAccountSessionRedis(redis, prefix, accountId, sessionId),
     revokeGrant: (accountId, grantId) => revokeAccountGrantRedis(redis, prefix, accountId, grantId),
     revokeAll: (accountId) => revokeAccountStateRedis(redis, prefix, accountId),
+    findGrantRecords: (accountId, grantId) => findAccountGrantRecordsRedis(redis, prefix, accountId, grantId),
   };
 }
 
@@ -109,6 +119,7 @@ function sqlBackend(db: Database): Backend {
     revokeSession: (accountId, sessionId) => revokeAccountSessionSql(db, accountId, sessionId),
     revokeGrant: (accountId, grantId) => revokeAccountGrantSql(db, accountId, grantId),
     revokeAll: (accountId) => revokeAccountStateSql(db, accountId),
+    findGrantRecords: (accountId, grantId) => findAccountGrantRecordsSql(db, accountId, grantId),
   };
 }
 
@@ -206,6 +217,7 @@ export function createAccountStateStore(options: { redis: RedisClient | null; pr
       return backend.revokeAll(accountId);
     },
     countActiveSessions: () => (redis ? countActiveSessionsRedis(redis, prefix) : countActiveSessionsSql(db)),
+    listGrantRecords: (accountId, grantId) => backend.findGrantRecords(accountId, grantId),
   };
 }
 

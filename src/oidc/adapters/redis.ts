@@ -815,3 +815,25 @@ export async function revokeAccountSessionRedis(redis: RedisClient, prefix: stri
   await Promise.all([...grantIds].map((grantId) => revokeGrantSharded(redis, prefix, accountId, grantId, false)));
   return true;
 }
+
+/**
+ * The records issued under one live Grant of the account (what its grant index lists, each
+ * re-checked against the record's own grantId), as model and id, unordered; [] when the Grant is
+ * missing or names another account. Three round trips: the Grant, its index, the records.
+ */
+export async function findAccountGrantRecordsRedis(redis: RedisClient, prefix: string, accountId: string, grantId: string): Promise<Array<{ model: string; id: string }>> {
+  if (!accountId) throw new TypeError('accountId must be a non-empty string');
+  if (!grantId) return [];
+  const layout = layoutOf(redis, prefix);
+  const keys = keysOf(layout, prefix);
+  if (parsePayload(await redis.get(keys.record('Grant', grantId)))?.accountId !== accountId) return [];
+  const members = await indexMembers(redis, layout, keys.grant(grantId));
+  const stored = await readAll(redis, layout, members);
+  const records: Array<{ model: string; id: string }> = [];
+  members.forEach((key, index) => {
+    const record = recordOf(layout, prefix, key);
+    // Missing: expired or destroyed since it was indexed. Another grant: re-upserted since.
+    if (record && parsePayload(stored[index])?.grantId === grantId) records.push(record);
+  });
+  return records;
+}

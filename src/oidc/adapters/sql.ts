@@ -248,3 +248,19 @@ export async function countActiveSessionsSql(db: Database): Promise<number> {
   const { rows } = await db.query<{ count: string }>("SELECT count(*) AS count FROM oidc_payloads WHERE model = 'Session' AND account_id IS NOT NULL AND (expires_at IS NULL OR expires_at > now())");
   return Number(rows[0]!.count);
 }
+
+/**
+ * The live rows issued under one live Grant of the account, as model and id, unordered; none
+ * when the Grant is missing or names another account. One statement, through the grant_id index.
+ */
+export async function findAccountGrantRecordsSql(db: Database, accountId: string, grantId: string): Promise<Array<{ model: string; id: string }>> {
+  requireAccountId(accountId);
+  if (!grantId) return [];
+  const { rows } = await db.query<{ model: string; id: string }>(
+    `SELECT model, id FROM oidc_payloads
+     WHERE grant_id = $2 AND ${UNEXPIRED}
+       AND EXISTS (SELECT 1 FROM oidc_payloads WHERE model = 'Grant' AND id = $2 AND payload->>'accountId' = $1::text AND ${UNEXPIRED})`,
+    [accountId, grantId],
+  );
+  return rows;
+}

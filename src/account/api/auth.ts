@@ -1,0 +1,43 @@
+import type { Context } from 'koa';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import type { Account } from '../../accounts/repository.ts';
+import type { AccountService } from '../../accounts/service.ts';
+import { AdminAuthError } from '../../admin/auth.ts';
+
+/** The person an account API call acts for, and what their token allows. */
+export interface AccountCaller {
+  account: Account;
+  clientId: string;
+  scopes: Set<string>;
+}
+
+/**
+ * Bearer access tokens for the account API: JWTs this provider issued for its own account
+ * resource (RFC 9068: typ at+jwt, iss, aud, exp), verified locally against our signing keys.
+ * Only a person's token: a client-credentials token acts for nobody's account. A token stops
+ * working when the account is disabled or gone, and when the account's sessions were revoked
+ * after it was issued (a password reset, "sign out everywhere"), as refresh tokens do.
+ */
+export function createAccountApiAuthenticator(options: { issuer: string; audience: string; signingKeys: JWK[]; accounts: AccountService }) {
+  const publicKeys = options.signingKeys.map(({ kty, kid, alg, use, n, e, crv, x, y }) => ({ kty, kid, alg, use, n, e, crv, x, y }));
+  const keys = createLocalJWKSet({ keys: publicKeys as JWK[] });
+  return async (ctx: Context): Promise<AccountCaller> => {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('authorization'));
+    if (!match) throw new AdminAuthError(401, 'unauthorized', 'Send an access token for the account API: Authorization: Bearer <token>.');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, keys, { issuer: options.issuer, audience: options.audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
+    } catch {
+      throw new AdminAuthError(401, 'invalid_token', 'The access token is invalid, expired, or not for the account API.');
+    }
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
+    const subject = typeof payload.sub === 'string' && payload.sub !== clientId ? payload.sub : null;
+    if (!subject) throw new AdminAuthError(401, 'invalid_token', 'The account API needs a person\'s access token (authorization code flow), not a client\'s.');
+    const account = await options.accounts.findById(subject);
+    // As findAccount judges sessions and tokens (src/oidc/find-account.ts), in whole seconds.
+    const revoked = account?.sessionsValidAfter != null && (payload.iat ?? 0) < Math.floor(account.sessionsValidAfter / 1000);
+    if (!account || account.disabled || revoked) throw new AdminAuthError(401, 'invalid_token', 'The account this token was issued to can no longer use it.');
+    const scopes = new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []);
+    return { account, clientId, scopes };
+  };
+}
