@@ -105,7 +105,7 @@ export function createApp(deps: Deps): Koa {
   app.use(accountPageRouter(deps).routes());
   // The account API before the console's pages: both live under /account.
   const accountApi = accountApiRouter({
-    deps, routes: accountApiRoutes, logger: deps.logger, issuer: deps.config.issuer,
+    deps, routes: accountApiRoutes, logger: deps.logger, issuer: deps.config.issuer, reauthSeconds: deps.config.account.reauthSeconds, clock: deps.clock,
     authenticate: createAccountApiAuthenticator({ issuer: deps.config.issuer, audience: accountResourceIndicator(deps.config.issuer), signingKeys: deps.signingKeys, accounts: deps.accounts }),
   });
   app.use(accountApi.routes());

@@ -62,6 +62,8 @@ export const errorCodes = {
   'session.not_found': { status: 404, key: 'errors.admin.not_found' },
   'grant.not_found': { status: 404, key: 'errors.admin.not_found' },
   'identity.not_found': { status: 404, key: 'errors.admin.not_found' },
+  // The account API: unlinking what is the account's last way to sign in.
+  'account.last_sign_in_way': { status: 409, key: 'errors.admin.conflict' },
   'client.not_found': { status: 404, key: 'errors.admin.not_found' },
   'client.invalid': { status: 400, key: 'errors.admin.invalid' },
   'client.exists': { status: 409, key: 'errors.admin.conflict' },

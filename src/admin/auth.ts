@@ -6,10 +6,13 @@ import type { AccountService } from '../accounts/service.ts';
 export class AdminAuthError extends Error {
   readonly status: 401 | 403;
   readonly code: string;
-  constructor(status: 401 | 403, code: string, message: string) {
+  /** Extra challenge parameters (RFC 9470's `max_age`), appended to WWW-Authenticate. */
+  readonly challenge: string | null;
+  constructor(status: 401 | 403, code: string, message: string, challenge: string | null = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.challenge = challenge;
   }
 }
 
@@ -54,7 +57,9 @@ export function adminAuthErrors(): Middleware {
     } catch (error) {
       if (!(error instanceof AdminAuthError)) throw error;
       ctx.status = error.status;
-      const challenge = error.status === 401 ? `Bearer error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"` : `Bearer error="insufficient_scope", scope="${error.message.match(/(?:admin|account):\w+/)?.[0] ?? ''}"`;
+      const challenge = error.challenge
+        ? `Bearer error="${error.code}", ${error.challenge}`
+        : error.status === 401 ? `Bearer error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"` : `Bearer error="insufficient_scope", scope="${error.message.match(/(?:admin|account):\w+/)?.[0] ?? ''}"`;
       ctx.set('www-authenticate', challenge);
       ctx.body = { error: error.code, message: error.message };
     }

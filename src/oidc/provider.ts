@@ -71,7 +71,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const findAccount = createFindAccount(deps.accounts);
-  const ownAccountScopes = { [accountResourceIndicator(config.issuer)]: ACCOUNT_SCOPES };
+  const accountIndicator = accountResourceIndicator(config.issuer);
+  const ownAccountScopes = { [accountIndicator]: ACCOUNT_SCOPES };
   const unavailableAs503 = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -203,6 +204,13 @@ export function createProvider(deps: ProviderDeps): Provider {
         // Roles and permissions go into JWT access tokens, so an API can decide from the token alone.
         // A person's JWT also leaves the record that introspection checks (jwt-introspection.ts).
         jwt: async (ctx, token, jwt) => unavailableAs503(async () => {
+          // The account API asks for a recent sign-in before sensitive changes (RFC 9470): its
+          // tokens say when the person signed in, from the code or refresh token they came from.
+          if ((token as { resourceServer?: { identifier(): string } }).resourceServer?.identifier() === accountIndicator) {
+            const from = (ctx?.oidc?.entities ?? {}) as { AuthorizationCode?: { authTime?: number }; RefreshToken?: { authTime?: number } };
+            const authTime = from.AuthorizationCode?.authTime ?? from.RefreshToken?.authTime;
+            if (typeof authTime === 'number') jwt.payload.auth_time = authTime;
+          }
           await Promise.all([
             accessTokenClaims(rbacFor(ctx), token, jwt.payload, ownAccountScopes),
             recordJwtAccessToken(deps.jwtRecords, token as Parameters<typeof recordJwtAccessToken>[1]),

@@ -9,6 +9,8 @@ export interface AccountCaller {
   account: Account;
   clientId: string;
   scopes: Set<string>;
+  /** When the person last signed in (seconds), as the token says; null when it does not. */
+  authTime: number | null;
 }
 
 /**
@@ -38,6 +40,6 @@ export function createAccountApiAuthenticator(options: { issuer: string; audienc
     const revoked = account?.sessionsValidAfter != null && (payload.iat ?? 0) < Math.floor(account.sessionsValidAfter / 1000);
     if (!account || account.disabled || revoked) throw new AdminAuthError(401, 'invalid_token', 'The account this token was issued to can no longer use it.');
     const scopes = new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []);
-    return { account, clientId, scopes };
+    return { account, clientId, scopes, authTime: typeof payload.auth_time === 'number' ? payload.auth_time : null };
   };
 }

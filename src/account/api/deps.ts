@@ -7,6 +7,7 @@ import type { SessionService } from '../../sessions/service.ts';
 import type { ConnectedApps } from '../../connected-apps/service.ts';
 import type { AccountLinks } from '../../federation/account-links.ts';
 import type { AccountExporter } from '../../account-data/export.ts';
+import type { AccountDeletion } from '../../account-data/deletion.ts';
 
 /** What the account API's operations need: the services the console's pages call. Wired in src/deps.ts. */
 export interface AccountApiDeps {
@@ -19,4 +20,5 @@ export interface AccountApiDeps {
   connectedApps: ConnectedApps;
   accountLinks: AccountLinks;
   accountExport: AccountExporter;
+  accountDeletion: AccountDeletion;
 }

@@ -16,6 +16,11 @@ export interface AccountApiRoute<P extends z.ZodType = z.ZodType, Q extends z.Zo
   summary: string;
   tag: string;
   scope: AccountScope;
+  /**
+   * A sensitive change: the token must come from a sign-in newer than ACCOUNT_REAUTH_SECONDS, as
+   * the console's pages ask; else 401 insufficient_user_authentication with max_age (RFC 9470).
+   */
+  fresh?: true;
   params?: P;
   query?: Q;
   body?: B;

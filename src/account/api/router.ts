@@ -11,6 +11,7 @@ import type { AccountApiRoute } from './route.ts';
 import type { AccountCaller } from './auth.ts';
 import type { AccountApiDeps } from './deps.ts';
 import { ACCOUNT_API_BASE } from './resource.ts';
+import type { Clock } from '../../clock.ts';
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
   if (!schema) return undefined as z.output<T>;
@@ -25,7 +26,7 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
  * authorised by a person's access token for this provider's account resource, account:read for
  * reads and account:write for changes. Errors and challenges as the admin API gives them.
  */
-export function accountApiRouter(options: { deps: AccountApiDeps; routes: AccountApiRoute[]; authenticate: (ctx: Parameters<Middleware>[0]) => Promise<AccountCaller>; logger: Logger; issuer: string }): Router {
+export function accountApiRouter(options: { deps: AccountApiDeps; routes: AccountApiRoute[]; authenticate: (ctx: Parameters<Middleware>[0]) => Promise<AccountCaller>; logger: Logger; issuer: string; reauthSeconds: number; clock: Clock }): Router {
   const router = new Router({ prefix: ACCOUNT_API_BASE });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }) as Middleware;
   router.use(adminErrors(options.logger), adminAuthErrors());
@@ -44,6 +45,9 @@ export function accountApiRouter(options: { deps: AccountApiDeps; routes: Accoun
     const handler: Middleware = async (ctx) => {
       const caller = await options.authenticate(ctx);
       if (!caller.scopes.has(definition.scope)) throw new AdminAuthError(403, 'insufficient_scope', `This operation needs the ${definition.scope} scope.`);
+      if (definition.fresh && (caller.authTime === null || options.clock.now() / 1000 - caller.authTime > options.reauthSeconds)) {
+        throw new AdminAuthError(401, 'insufficient_user_authentication', `This change needs a sign-in from the last ${options.reauthSeconds} seconds: get a new token with max_age=${options.reauthSeconds}.`, `max_age=${options.reauthSeconds}`);
+      }
       if (definition.body && ctx.method !== 'GET' && !ctx.is('application/json')) {
         throw new AppError('request.unsupported_media_type', 'Send a JSON body with Content-Type: application/json.');
       }

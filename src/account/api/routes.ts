@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { accountRoute, type AccountApiRoute } from './route.ts';
 import { activityRoutes } from './routes-activity.ts';
+import { sensitiveRoutes } from './routes-sensitive.ts';
 
 /*
  * The account API's operations. Each area of the console adds its operations here, calling the
@@ -56,4 +57,5 @@ export const accountApiRoutes: AccountApiRoute[] = [
     },
   }),
   ...activityRoutes,
+  ...sensitiveRoutes,
 ];
