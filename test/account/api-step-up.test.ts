@@ -47,11 +47,20 @@ describe('the account API\'s sensitive changes', () => {
     expect((await app.deps.accounts.checkCredentials(email, 'another long passphrase 9')).ok).toBe(true);
   });
 
-  it('refuses to unlink what is not linked (404) and deletes the account only with the email typed', async () => {
+  it('asks for an email change without telling taken addresses apart, refuses to unlink what is not linked (404), and deletes the account only with the email typed', async () => {
     const email = 'leaving@example.com';
     await app.deps.accounts.create({ email, password: PASSWORD, emailVerified: true });
     const token = await tokenFor(email, PASSWORD);
     expect((await send('DELETE', '/linked/google', token)).status).toBe(404);
+    // An email change: the same answer for a free and a taken address; nothing changes until the link is used.
+    const free = await send('POST', '/email', token, { email: 'new.home@example.com' });
+    expect(free.status).toBe(202);
+    expect(await free.json()).toEqual({ sentTo: 'new.home@example.com' });
+    const taken = await send('POST', '/email', token, { email: rp.email });
+    expect(taken.status).toBe(202);
+    expect(await taken.json()).toEqual({ sentTo: rp.email });
+    expect((await app.deps.accounts.findByEmail(email))!.email).toBe(email);
+    expect((await send('POST', '/email', token, { email: 'not an address' })).status).toBe(400);
     expect((await send('POST', '/deletion', token, { confirm: 'someone@else.example' })).status).toBe(400);
     expect(await app.deps.accounts.findByEmail(email)).not.toBeNull();
     const deleted = await send('POST', '/deletion', token, { confirm: email });
