@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { renderStrict } from './render-strict.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { builtinLocalesDir, createCatalogue } from '../../src/i18n/catalogue.ts';
-import { createPages, viewsDir } from '../../src/pages/render.ts';
-import { fakeContext } from './fake-context.ts';
+import { builtinLocalesDir } from '../../src/i18n/catalogue.ts';
+import { viewsDir } from '../../src/pages/render.ts';
 
 /*
  * The account console's pages (views/account/, with the partials they share with the sign-in)
@@ -54,16 +54,7 @@ describe('the account console pages', () => {
 
   describe.each(shipped)('%s', (locale) => {
     it('renders every page with no message missing', () => {
-      const missing: string[] = [];
-      const catalogue = createCatalogue({ strict: true, onMissing: (lng, key) => missing.push(`${lng}: ${key}`) });
-      const pages = createPages({ brand: { name: 'Acme ID' }, catalogue });
-      const t = catalogue.t(locale);
-      for (const [view, title, data] of fixtures) {
-        const ctx = fakeContext({ lang: locale, path: '/account/security' });
-        pages.render(ctx, view, { csrf: 'csrf', ...data, title: t(title) });
-        expect(ctx.body).toContain(`<html lang="${locale}"`);
-        expect(ctx.body).toContain('<h1>');
-      }
+      const { t, missing } = renderStrict(locale, fixtures, { path: '/account/security' });
       // Words the handlers pick themselves (refusals, notices, defaults).
       for (const key of ['account.try_again', 'security.name_too_long', 'security.rename.empty', 'security.passkeys.needs_script_title', 'security.passkeys.needs_script',
         'security.passkeys.failed_expired', 'security.passkeys.failed_invalid', 'security.passkeys.failed_duplicate', 'security.passkeys.default_name',

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
+import { renderStrict } from './render-strict.ts';
 import { describe, expect, it } from 'vitest';
-import { builtinLocalesDir, createCatalogue } from '../../src/i18n/catalogue.ts';
-import { createPages, viewsDir } from '../../src/pages/render.ts';
-import { fakeContext } from './fake-context.ts';
+import { builtinLocalesDir } from '../../src/i18n/catalogue.ts';
+import { viewsDir } from '../../src/pages/render.ts';
 
 /*
  * The linked-accounts and your-data pages of the account console (views/account/linked*.ejs,
@@ -46,16 +46,7 @@ describe('the linked-accounts and your-data pages', () => {
 
   describe.each(shipped)('%s', (locale) => {
     it('renders every page with no message missing', () => {
-      const missing: string[] = [];
-      const catalogue = createCatalogue({ strict: true, onMissing: (lng, key) => missing.push(`${lng}: ${key}`) });
-      const pages = createPages({ brand: { name: 'Acme ID' }, catalogue });
-      const t = catalogue.t(locale);
-      for (const [view, title, data] of fixtures) {
-        const ctx = fakeContext({ lang: locale, path: '/account/linked' });
-        pages.render(ctx, view, { csrf: 'csrf', consoleSections: ['/account/security', '/account/linked', '/account/data'], ...data, title: t(title) });
-        expect(ctx.body).toContain(`<html lang="${locale}"`);
-        expect(ctx.body).toContain('<h1>');
-      }
+      const { t, missing } = renderStrict(locale, fixtures, { path: '/account/linked', data: { consoleSections: ['/account/security', '/account/linked', '/account/data'] } });
       for (const key of handlerKeys) t(key, { name: 'Google' });
       expect(missing).toEqual([]);
     });

@@ -1,10 +1,9 @@
 import { readdirSync } from 'node:fs';
+import { renderStrict } from './render-strict.ts';
 import { describe, expect, it } from 'vitest';
 import { builtinLocalesDir, createCatalogue } from '../../src/i18n/catalogue.ts';
-import { createPages } from '../../src/pages/render.ts';
 import { accountMailTemplates, createMailRenderer, type AccountMailTemplate } from '../../src/mail/templates.ts';
 import { findLinks } from '../helpers/smtp.ts';
-import { fakeContext } from './fake-context.ts';
 
 /*
  * The profile, email-change and password pages of the account console (views/account/profile.ejs,
@@ -55,16 +54,7 @@ const mailFixtures: Record<AccountMailTemplate, Record<string, unknown>> = {
 describe('the profile, email and password pages', () => {
   describe.each(shipped)('%s', (locale) => {
     it('renders every page and every mail with no message missing, in its own words', () => {
-      const missing: string[] = [];
-      const catalogue = createCatalogue({ strict: true, onMissing: (lng, key) => missing.push(`${lng}: ${key}`) });
-      const pages = createPages({ brand: { name: 'Acme ID' }, catalogue });
-      const t = catalogue.t(locale);
-      for (const [view, title, data] of fixtures) {
-        const ctx = fakeContext({ lang: locale, path: '/account/profile' });
-        pages.render(ctx, view, { csrf: 'csrf', consoleSections: ['/account/profile', '/account/security'], ...data, title: t(title) });
-        expect(ctx.body).toContain(`<html lang="${locale}"`);
-        expect(ctx.body).toContain('<h1>');
-      }
+      const { t, missing, catalogue } = renderStrict(locale, fixtures, { path: '/account/profile', data: { consoleSections: ['/account/profile', '/account/security'] } });
       for (const key of handlerKeys) t(key, { count: 200 });
       for (const count of [1, 8]) t('problems.password.too_short', { count });
 

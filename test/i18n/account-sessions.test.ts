@@ -1,8 +1,7 @@
 import { readdirSync } from 'node:fs';
+import { renderStrict } from './render-strict.ts';
 import { describe, expect, it } from 'vitest';
 import { builtinLocalesDir, createCatalogue } from '../../src/i18n/catalogue.ts';
-import { createPages } from '../../src/pages/render.ts';
-import { fakeContext } from './fake-context.ts';
 
 /*
  * The security page's recent activity, the devices page and the connected-apps page of the
@@ -57,16 +56,7 @@ const handlerKeys = [
 describe('the activity, devices and connected-apps pages', () => {
   describe.each(shipped)('%s', (locale) => {
     it('renders every page with no message missing', () => {
-      const missing: string[] = [];
-      const catalogue = createCatalogue({ strict: true, onMissing: (lng, key) => missing.push(`${lng}: ${key}`) });
-      const pages = createPages({ brand: { name: 'Acme ID' }, catalogue });
-      const t = catalogue.t(locale);
-      for (const [view, title, data] of fixtures) {
-        const ctx = fakeContext({ lang: locale, path: '/account/sessions' });
-        pages.render(ctx, view, { csrf: 'csrf', consoleSections: ['/account/security', '/account/sessions', '/account/apps'], ...data, title: t(title) });
-        expect(ctx.body).toContain(`<html lang="${locale}"`);
-        expect(ctx.body).toContain('<h1>');
-      }
+      const { t, missing } = renderStrict(locale, fixtures, { path: '/account/sessions', data: { consoleSections: ['/account/security', '/account/sessions', '/account/apps'] } });
       for (const key of handlerKeys) t(key, { event: 'e', reason: 'r', browser: 'b', os: 'o' });
       expect(missing).toEqual([]);
     });
