@@ -1,9 +1,8 @@
 import type { Context, Middleware } from 'koa';
-import * as client from 'openid-client';
 import { AppError } from '../errors.ts';
 import { UpstreamError, type Upstream } from '../federation/upstream.ts';
 import { newConsoleLinkState } from '../federation/console-link-state.ts';
-import { upstreamRedirectUri } from '../interactions/federation-start.ts';
+import { upstreamChecks, upstreamRedirectUri } from '../interactions/federation-start.ts';
 import type { AccountConsoleDeps } from './deps.ts';
 import { browserId } from './cookies.ts';
 import { visitOf } from './guard.ts';
@@ -31,11 +30,7 @@ export function startLink(deps: AccountConsoleDeps): Middleware {
     if ((await deps.accountLinks.list(account.id)).some((identity) => identity.upstreamId === upstream.id)) {
       return renderLinkFailure(ctx, deps, upstream, 'upstream_taken', 'the account already has an identity at this upstream');
     }
-    const checks = {
-      state: newConsoleLinkState(),
-      codeVerifier: client.randomPKCECodeVerifier(),
-      nonce: upstream.usesNonce ? client.randomNonce() : undefined,
-    };
+    const checks = upstreamChecks(upstream, newConsoleLinkState());
     let url: URL;
     try {
       url = await upstream.authorizationUrl(upstreamRedirectUri(deps.issuer, upstream.id), checks);

@@ -9,6 +9,13 @@ import { renderFederationFailure } from './federation-failure.ts';
 /** The redirect URI registered at every upstream: one fixed URL per upstream id. */
 export const upstreamRedirectUri = (issuer: string, upstreamId: string): string => `${issuer}/federation/${upstreamId}/callback`;
 
+/** What an upstream sign-in is checked against at its callback: state, a PKCE verifier, and a nonce where the upstream takes one. */
+export const upstreamChecks = (upstream: Pick<Upstream, 'usesNonce'>, state: string) => ({
+  state,
+  codeVerifier: client.randomPKCECodeVerifier(),
+  nonce: upstream.usesNonce ? client.randomNonce() : undefined,
+});
+
 export function requireUpstream(deps: InteractionDeps, ctx: Context): Upstream {
   const upstream = deps.upstreams.get(String(ctx.params.upstream));
   if (!upstream) throw new AppError('federation.unknown_upstream', `no upstream ${String(ctx.params.upstream).slice(0, 64)} is configured`);
@@ -28,11 +35,7 @@ export function startFederation(deps: InteractionDeps): Middleware {
     const { details } = await interactionStep(deps, ctx, { prompt: 'login' });
     const upstream = requireUpstream(deps, ctx);
 
-    const checks = {
-      state: `${details.uid}.${client.randomState()}`,
-      codeVerifier: client.randomPKCECodeVerifier(),
-      nonce: upstream.usesNonce ? client.randomNonce() : undefined,
-    };
+    const checks = upstreamChecks(upstream, `${details.uid}.${client.randomState()}`);
     let url: URL;
     try {
       url = await upstream.authorizationUrl(upstreamRedirectUri(deps.issuer, upstream.id), checks);

@@ -42,7 +42,7 @@ export class Browser {
     }
   }
 
-  async request(url: string | URL, init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(url: string | URL, init: { method?: string; form?: Record<string, string>; json?: unknown; rawJson?: string; headers?: Record<string, string> } = {}): Promise<Response> {
     const target = new URL(url);
     const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
     const cookie = this.cookieHeader(target);
@@ -51,6 +51,11 @@ export class Browser {
     if (init.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
+    } else if (init.rawJson !== undefined) {
+      // A body sent as is, for bad-input tests (malformed or oversized JSON).
+      headers['content-type'] = 'application/json';
+      headers.accept = 'application/json';
+      body = init.rawJson;
     } else if (init.json !== undefined) {
       // What views/passkey.js sends: JSON, same origin, with the page's cookies.
       headers['content-type'] = 'application/json';
