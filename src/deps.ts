@@ -71,6 +71,7 @@ import { listenForChanges } from './db/listen.ts';
 import { createRedisRefreshRotations, createSqlRefreshRotations, type RefreshRotations } from './oidc/refresh-rotations.ts';
 import { watchProvider } from './oidc/diagnostics.ts';
 import { JWT_RECORD_MODEL } from './oidc/jwt-introspection.ts';
+import { createOutboundFetch, parseAllowList } from './http/outbound.ts';
 
 export interface Deps {
   config: Config;
@@ -270,8 +271,14 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     const clientAdapter = createClientAdapter(db, configCache, [accountConsoleClient(config.issuer, config.branding.name)]);
     const jwtRecords = stateAdapter(JWT_RECORD_MODEL);
     const mfaPolicy = createMfaPolicy({ requireAll: config.mfa.required, requiredRoles: config.mfa.requiredRoles, rolesOf: async (accountId) => (await rbac.forAccount(accountId)).roles });
+    const outboundFetch = createOutboundFetch({
+      policy: { allowList: parseAllowList(config.outboundAllowedHosts), allowLoopback: !config.production },
+      timeoutMs: config.timeouts.outboundMs,
+      logger,
+    });
+    cleanups.unshift(labelled('outbound connections', () => outboundFetch.close()));
     const provider = createProvider({
-      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger, mfaPolicy,
+      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger, mfaPolicy, outboundFetch,
     });
     metrics?.instrumentProvider(provider);
     watchProvider(provider, { logger, audit, background, metrics });

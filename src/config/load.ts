@@ -2,6 +2,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
+import { allowListEntryProblem } from '../http/outbound.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -85,6 +86,8 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['EMBEDDED_FLOOR_TIMEOUT_MS', ['timeouts', 'embeddedFloorMs'], int],
   ['SHUTDOWN_TIMEOUT_MS', ['timeouts', 'shutdownMs'], int],
   ['UPSTREAM_TIMEOUT_MS', ['timeouts', 'upstreamMs'], int],
+  ['OUTBOUND_TIMEOUT_MS', ['timeouts', 'outboundMs'], int],
+  ['OUTBOUND_ALLOWED_HOSTS', ['outboundAllowedHosts'], list],
 ];
 
 
@@ -186,6 +189,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const themeDir = parsed.themeDir === undefined ? undefined : resolve(cwd, parsed.themeDir);
   checkTheme(themeDir, parsed.branding.logoUrl);
   const config: Config = { ...parsed, mail, dataDir: resolve(cwd, parsed.dataDir), themeDir, issuer, production };
+  for (const entry of config.outboundAllowedHosts) {
+    const problem = allowListEntryProblem(entry, production);
+    if (problem) throw new ConfigError(`invalid configuration: outboundAllowedHosts (OUTBOUND_ALLOWED_HOSTS): ${problem}`);
+  }
   if (production) refuseDevelopmentDefaults(config);
   return config;
 }

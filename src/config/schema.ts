@@ -135,6 +135,8 @@ const timeoutsSchema = z.strictObject({
   embeddedFloorMs: z.number().int().positive().default(2500),
   /** One request to an upstream identity provider (discovery, token, JWKS, userinfo, GitHub's API). */
   upstreamMs: z.number().int().positive().default(10_000),
+  /** One request to an address a client registered (its jwks_uri, sector_identifier_uri). */
+  outboundMs: z.number().int().positive().max(30_000).default(2500),
   /** Graceful shutdown: in-flight requests, then connections; the process exits after this at the latest. */
   shutdownMs: z.number().int().positive().default(10_000),
 });
@@ -300,6 +302,13 @@ export const configSchema = z.strictObject({
    * revoking the grant; later, a replay revokes the grant (RFC 9700 §4.14.2). 0 turns it off.
    */
   refreshTokenGraceSeconds: z.number().int().min(0).max(300).default(10),
+  /**
+   * Private and special-use hosts and networks the provider may call at a client's request (its
+   * jwks_uri, sector_identifier_uri): host names (".corp.example" for every name under it), IP
+   * addresses and CIDR networks. Public addresses need no entry; loopback is reachable outside
+   * production only (src/http/outbound.ts).
+   */
+  outboundAllowedHosts: z.array(z.string().trim().min(1).max(300)).max(200).default([]),
   /** Sign-in with Google, GitHub or OpenID Connect providers; one button per entry, in order. */
   upstreams: z.array(upstreamSchema).default([]).superRefine((upstreams, ctx) => {
     const seen = new Set<string>();

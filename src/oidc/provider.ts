@@ -23,6 +23,9 @@ import { createInteractionPolicy, MINIMUM_ACR } from './interaction-policy.ts';
 import type { MfaPolicy } from '../mfa/policy.ts';
 import { isLevel, LEVELS } from '../mfa/levels.ts';
 import { ACCOUNT_SCOPES, accountResourceIndicator } from '../account/api/resource.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
+import { CLIENT_AUTH_METHODS, signingAlgorithmChoices } from './algorithms.ts';
+import { deviceFlowFeature } from '../interactions/device-flow.ts';
 
 /** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
 const LOGOUT_CLIENT_COOKIE = 'idp_logout_client';
@@ -43,6 +46,8 @@ export interface ProviderDeps {
   logger: Logger;
   /** Who must reach which authentication level (the login prompt's `acr_level` check). */
   mfaPolicy: MfaPolicy;
+  /** Every request the provider makes to an address a client registered (src/http/outbound.ts). */
+  outboundFetch: OutboundFetch;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -105,6 +110,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     // Code flow only (OAuth 2.1, RFC 9700 §2.1.2): no implicit or hybrid response types.
     responseTypes: ['code'],
+    // What a client can register, and so what discovery advertises (src/oidc/algorithms.ts).
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    enabledJWA: signingAlgorithmChoices(deps.signingKeys),
+    // Client jwks_uri and sector_identifier_uri fetches: the operator's allow-list, a deadline,
+    // a logged failure (src/http/outbound.ts), and a bound on what is read.
+    fetch: deps.outboundFetch as NonNullable<Configuration['fetch']>,
+    fetchResponseBodyLimits: { jwks_uri: 256 * 1024, sector_identifier_uri: 64 * 1024, 'client_id metadata document': 5 * 1024 },
     // RFC 9700 §2.1.1: PKCE for every authorization code request, public or confidential;
     // oidc-provider 9 accepts only the S256 method.
     pkce: { required: () => true },
@@ -130,6 +142,17 @@ export function createProvider(deps: ProviderDeps): Provider {
       // OIDC Core §5.5: a relying party can ask for single claims, and for an essential acr.
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
+      // RFC 9449: a client registered with dpop_bound_access_tokens gets tokens only with a proof;
+      // any client may send one, and a public client's refresh tokens are then bound too.
+      dPoP: { enabled: true },
+      // RFC 9101: request objects signed with the client's keys (or HS256 with its secret); an
+      // unsigned one is refused, as `none` is not among the algorithms. Per client:
+      // require_signed_request_object. Objects arrive by value or through PAR.
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      // RFC 9126: any client may push; one registered with require_pushed_authorization_requests must.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      // RFC 8628: TVs, CLIs and devices without a browser (src/interactions/device-flow.ts).
+      deviceFlow: deviceFlowFeature(pages),
       introspection: {
         enabled: true,
         // Resource servers introspect other clients' tokens with their own credentials; a
