@@ -8,7 +8,8 @@ import {
   insertClient, listClients, deleteClientById, findClientById, findClientMetadataById, updateClientMetadata, type ClientMetadata, type StoredClient,
 } from './repository.ts';
 
-export const supportedGrantTypes = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const supportedGrantTypes = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 export const authMethods = ['client_secret_basic', 'client_secret_post'] as const;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -111,8 +112,8 @@ function checkCombination(settings: ClientSettings): void {
   if (usesRedirects && settings.redirectUris.length === 0) {
     throw new AppError('client.invalid', 'redirectUris: the authorization_code grant needs at least one redirect URI (--redirect-uri)');
   }
-  if (settings.grantTypes.includes('refresh_token') && !usesRedirects) {
-    throw new AppError('client.invalid', 'grantTypes: refresh_token is only issued through authorization_code; add that grant type');
+  if (settings.grantTypes.includes('refresh_token') && !usesRedirects && !settings.grantTypes.includes(DEVICE_CODE_GRANT)) {
+    throw new AppError('client.invalid', `grantTypes: refresh_token is only issued through authorization_code or ${DEVICE_CODE_GRANT}; add one of them`);
   }
 }
 
