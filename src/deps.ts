@@ -10,7 +10,6 @@ import { migrate } from './db/migrate.ts';
 import { createAppLogger, type Logger } from './log.ts';
 import { createAccountService, type AccountService } from './accounts/service.ts';
 import { createClientService, type ClientService } from './clients/service.ts';
-import type { ClientMetadata } from './clients/repository.ts';
 import { createResourceService, type ResourceService } from './resources/service.ts';
 import { createRbacService, type RbacService } from './rbac/service.ts';
 import { createConsentService, type ConsentService } from './consents/service.ts';
@@ -27,6 +26,7 @@ import { pendingRegistrations, type PendingRegistrations } from './interactions/
 import { pendingSecondFactors, type PendingSecondFactors } from './interactions/pending-second-factor.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createClientAdapter } from './oidc/client-adapter.ts';
+import { createClientValidator } from './oidc/client-validator.ts';
 import { accountConsoleClient } from './account/client.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { loadCookieKeys } from './oidc/cookie-keys.ts';
@@ -58,6 +58,7 @@ import { createLimiterFactory } from './security/rate-limits.ts';
 import { deleteExpiredRateLimits } from './security/counters-sql.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createLoginProtection } from './security/login-protection.ts';
+import { createDeviceFlowLimits } from './interactions/device-flow.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { createBackground, type Background } from './background.ts';
 import { createMailRenderer } from './mail/templates.ts';
@@ -279,17 +280,11 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     cleanups.unshift(labelled('outbound connections', () => outboundFetch.close()));
     const provider = createProvider({
       config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger, mfaPolicy, outboundFetch,
+      deviceFlowLimits: createDeviceFlowLimits(limiter, { wrongCodesPerIp: config.limits.deviceCodeFailuresPerIp, codeLifetimeSeconds: config.ttl.deviceCode }),
     });
     metrics?.instrumentProvider(provider);
     watchProvider(provider, { logger, audit, background, metrics });
-    const clients = createClientService(db, async (metadata: ClientMetadata) => {
-      try {
-        await provider.Client.validate(metadata);
-      } catch (error) {
-        const description = (error as { error_description?: string }).error_description ?? (error as Error).message;
-        throw new AppError('client.invalid', description);
-      }
-    });
+    const clients = createClientService(db, createClientValidator(provider));
     const users = createUserAdmin({ db, accounts, rbac, accountState, audit });
     // Where each provider session was used (browser, address, last use), beside the session itself.
     const devices = sessionDevices(stateAdapter(SESSION_DEVICE_MODEL), clock, config.ttl.session);

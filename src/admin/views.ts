@@ -85,6 +85,7 @@ export const clientSchema = z.object({
   postLogoutRedirectUris: z.array(z.string()),
   scope: z.string().nullable(),
   minimumAcr: z.string().nullable().meta({ description: 'the level every sign-in to this client must reach (password, mfa, phishing-resistant), or null' }),
+  metadata: z.record(z.string(), z.unknown()).meta({ description: 'every client metadata field (RFC 7591 / OpenID Connect Registration names) as the provider loads it; never the secret' }),
   roles: z.array(z.string()).meta({ description: 'roles the client holds directly (for its client-credentials tokens)' }),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { textFlaw } from '../http/text-flaws.ts';
 import { LEVELS } from '../mfa/levels.ts';
 import { ACCOUNT_CLIENT_ID } from '../account/client.ts';
 import {
@@ -10,7 +11,10 @@ import {
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const supportedGrantTypes = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
-export const authMethods = ['client_secret_basic', 'client_secret_post'] as const;
+/** How a confidential client authenticates; a public client uses `none` (--public). */
+export const authMethods = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'] as const;
+/** The methods that prove the client holds its secret, so it needs one. */
+const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
@@ -24,9 +28,14 @@ export function redirectUriProblem(value: string, field: string): string | null 
   if (/\s/.test(value)) return `"${value}" contains whitespace; ${rule}`;
   if (value.includes('*')) return `"${value}" contains a wildcard (*); ${field} are compared exactly, so register each URL in full`;
   if (value.includes('#')) return `"${value}" has a fragment; ${field} must not contain #`;
+  return httpsUrlProblem(value, rule);
+}
+
+/** Why a URL the provider will fetch or send people to is refused: https, or http on a loopback host. */
+function httpsUrlProblem(value: string, rule: string): string | null {
   if (!URL.canParse(value)) return `"${value}" is not an absolute URL; ${rule}`;
   const url = new URL(value);
-  if (url.username || url.password) return `"${value}" contains credentials; ${field} must not contain user:password@`;
+  if (url.username || url.password) return `"${value}" contains credentials; it must not contain user:password@`;
   if (url.protocol === 'https:') return null;
   if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? null : `"${value}" uses http on ${url.hostname}, which is not a loopback host; ${rule}`;
   return `"${value}" uses the ${url.protocol.slice(0, -1)} scheme; ${rule}`;
@@ -38,6 +47,15 @@ const redirectUri = (field: string) => z.string().max(2000).superRefine((value, 
 }).meta({ description: 'an exact absolute URL: https, or http on 127.0.0.1, [::1] or localhost; no fragment, credentials or wildcard' });
 
 export const clientIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/, 'client ids are 1-128 letters, digits and . _ ~ -');
+
+/**
+ * Client metadata as RFC 7591 and OpenID Connect Dynamic Client Registration 1.0 name it
+ * (`{"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://…"}`), beside the named
+ * fields. Which keys exist and what values they take is decided by oidc-provider's own client
+ * schema (the validator given to the service); here only what is ours: its size, its text.
+ */
+export const clientMetadataSchema = z.record(z.string().max(100), z.unknown())
+  .meta({ description: 'RFC 7591 / OpenID Connect Registration client metadata fields; on update, null removes a field' });
 
 /** The settings a client is made of; create and update validate with the same rules. */
 const fields = {
@@ -54,14 +72,15 @@ const fields = {
 export const newClientSchema = z.object({
   id: clientIdSchema,
   secret: z.string().min(32, 'client secrets need at least 32 characters').max(512).optional(),
-  public: z.boolean().default(false),
-  redirectUris: fields.redirectUris.default([]),
-  postLogoutRedirectUris: fields.postLogoutRedirectUris.default([]),
-  grantTypes: fields.grantTypes.default(['authorization_code', 'refresh_token']),
-  authMethod: fields.authMethod.default('client_secret_basic'),
+  public: z.boolean().optional(),
+  redirectUris: fields.redirectUris.optional(),
+  postLogoutRedirectUris: fields.postLogoutRedirectUris.optional(),
+  grantTypes: fields.grantTypes.optional().meta({ description: 'default: authorization_code, refresh_token' }),
+  authMethod: fields.authMethod.optional().meta({ description: 'default: client_secret_basic' }),
   scope: fields.scope.optional(),
   name: fields.name.optional(),
   minimumAcr: fields.minimumAcr.optional(),
+  metadata: clientMetadataSchema.optional(),
 });
 
 /** A change to a client: only the fields given change; null clears name or scope. */
@@ -73,6 +92,7 @@ export const clientUpdateSchema = z.object({
   authMethod: fields.authMethod.optional(),
   scope: fields.scope.nullable().optional(),
   minimumAcr: fields.minimumAcr.nullable().optional(),
+  metadata: clientMetadataSchema.optional(),
 });
 
 /** A whole client after a change, checked again before it is stored. */
@@ -88,6 +108,7 @@ const settingsSchema = z.object({
 });
 
 type ClientSettings = z.output<typeof settingsSchema>;
+type SettingField = keyof ClientSettings;
 export type NewClientInput = z.input<typeof newClientSchema>;
 export type ClientUpdateInput = z.input<typeof clientUpdateSchema>;
 
@@ -117,17 +138,103 @@ function checkCombination(settings: ClientSettings): void {
   }
 }
 
-const MANAGED_KEYS = ['client_secret', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'redirect_uris', 'post_logout_redirect_uris', 'scope', 'client_name', 'minimum_acr'];
+/** The metadata key behind each named field (public and authMethod share token_endpoint_auth_method). */
+const KEY_OF: Record<Exclude<SettingField, 'public' | 'authMethod'>, string> = {
+  redirectUris: 'redirect_uris',
+  postLogoutRedirectUris: 'post_logout_redirect_uris',
+  grantTypes: 'grant_types',
+  scope: 'scope',
+  name: 'client_name',
+  minimumAcr: 'minimum_acr',
+};
+const AUTH_METHOD = 'token_endpoint_auth_method';
+const MANAGED_KEYS = new Set([...Object.values(KEY_OF), AUTH_METHOD, 'client_secret', 'response_types']);
 
-/** Metadata for oidc-provider from the settings; keys this service does not manage are kept from `base`. */
-function toMetadata(id: string, settings: ClientSettings, secret: string | null, base: Record<string, unknown> = {}): ClientMetadata {
-  const kept = Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'client_id' && !MANAGED_KEYS.includes(key)));
+/** Keys the provider sets itself; the client's id and secret have their own flags. */
+const NOT_SETTABLE: Record<string, string> = {
+  client_id: 'the client id is --id (admin API: id)',
+  client_secret: 'the secret is --secret or generated (admin API: POST /clients/{id}/secret)',
+  client_id_issued_at: 'set by the provider',
+  client_secret_expires_at: 'client secrets do not expire here; rotate them instead',
+  registration_access_token: 'set by the provider (dynamic registration is off)',
+  registration_client_uri: 'set by the provider (dynamic registration is off)',
+};
+// Metadata naming URLs the provider fetches (jwks_uri, sector_identifier_uri) or shows people.
+const URL_KEYS = ['jwks_uri', 'sector_identifier_uri', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'initiate_login_uri', 'backchannel_logout_uri'];
+const MAX_METADATA_BYTES = 64 * 1024;
+
+/** Our own rules for metadata fields, before the provider's: what may be set, and the text in it. */
+function checkMetadata(metadata: Record<string, unknown>, options: { nullRemoves: boolean }): void {
+  if (JSON.stringify(metadata).length > MAX_METADATA_BYTES) throw new AppError('client.invalid', `metadata: more than ${MAX_METADATA_BYTES / 1024} KiB`);
+  for (const [key, value] of Object.entries(metadata)) {
+    const field = `metadata.${key}`;
+    const flaw = textFlaw(key) ?? deepTextFlaw(value);
+    if (flaw) throw new AppError('client.invalid', `${field}: contains text that cannot be stored (${flaw})`);
+    if (NOT_SETTABLE[key]) throw new AppError('client.invalid', `${field}: cannot be set here: ${NOT_SETTABLE[key]}`);
+    if (value === null && !options.nullRemoves) throw new AppError('client.invalid', `${field}: null only removes a field of an existing client; leave the field out`);
+    if (URL_KEYS.includes(key) && value !== null) {
+      const problem = typeof value === 'string' ? httpsUrlProblem(value, `${key} must be an https URL (http only on 127.0.0.1, [::1] or localhost)`) : 'must be a string';
+      if (problem) throw new AppError('client.invalid', `${field}: ${problem}`);
+    }
+  }
+}
+
+function deepTextFlaw(value: unknown, depth = 0): string | null {
+  if (typeof value === 'string') return textFlaw(value);
+  if (depth > 8 || value === null || typeof value !== 'object') return null;
+  for (const [key, item] of Object.entries(value)) {
+    const flaw = textFlaw(key) ?? deepTextFlaw(item, depth + 1);
+    if (flaw) return flaw;
+  }
+  return null;
+}
+
+/** The named fields a metadata object sets, with its own values (checked later with the rest). */
+function settingsFromMetadata(metadata: Record<string, unknown>): Partial<Record<SettingField, unknown>> {
+  const settings: Partial<Record<SettingField, unknown>> = {};
+  for (const [field, key] of Object.entries(KEY_OF) as Array<[SettingField, string]>) {
+    if (key in metadata) settings[field] = metadata[key];
+  }
+  if (AUTH_METHOD in metadata) {
+    const method = metadata[AUTH_METHOD];
+    settings.public = method === 'none';
+    if (method !== 'none') settings.authMethod = method;
+  }
+  return settings;
+}
+
+/** A field given both as a named field and inside `metadata` is refused rather than guessed. */
+function refuseTwice(given: Record<string, unknown>, metadata: Record<string, unknown>): void {
+  for (const [field, key] of [...Object.entries(KEY_OF), ['authMethod', AUTH_METHOD], ['public', AUTH_METHOD]]) {
+    if (given[field!] !== undefined && key! in metadata) {
+      throw new AppError('client.invalid', `metadata.${key}: given twice, as ${field} and in metadata; give it once`);
+    }
+  }
+}
+
+/** The response types follow from the grant types; metadata may state them only as they are. */
+function responseTypesFor(settings: ClientSettings): string[] {
+  return settings.grantTypes.includes('authorization_code') ? ['code'] : [];
+}
+
+function checkResponseTypes(metadata: Record<string, unknown>, settings: ClientSettings): void {
+  if (!('response_types' in metadata) || metadata.response_types === null) return;
+  const expected = responseTypesFor(settings);
+  const given = metadata.response_types;
+  if (!Array.isArray(given) || given.length !== expected.length || !given.every((type, index) => type === expected[index])) {
+    throw new AppError('client.invalid', `metadata.response_types: follows from grant_types (here ${JSON.stringify(expected)}); only the code flow is offered`);
+  }
+}
+
+/** Metadata for oidc-provider from the settings; keys outside the named fields come from `rest`. */
+function toMetadata(id: string, settings: ClientSettings, secret: string | null, rest: Record<string, unknown>): ClientMetadata {
+  const kept = Object.fromEntries(Object.entries(rest).filter(([key, value]) => key !== 'client_id' && !MANAGED_KEYS.has(key) && value !== null));
   return {
     client_id: id,
     ...(secret ? { client_secret: secret } : {}),
     token_endpoint_auth_method: settings.public ? 'none' : settings.authMethod,
     grant_types: settings.grantTypes,
-    response_types: settings.grantTypes.includes('authorization_code') ? ['code'] : [],
+    response_types: responseTypesFor(settings),
     redirect_uris: settings.redirectUris,
     post_logout_redirect_uris: settings.postLogoutRedirectUris,
     ...(settings.scope ? { scope: settings.scope } : {}),
@@ -141,7 +248,7 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filt
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** The settings a stored client has (not yet validated: it may predate a rule). */
-function settingsOf(metadata: ClientMetadata): Record<keyof ClientSettings, unknown> {
+function settingsOf(metadata: ClientMetadata): Record<SettingField, unknown> {
   const method = text(metadata.token_endpoint_auth_method) ?? 'client_secret_basic';
   return {
     public: method === 'none',
@@ -155,24 +262,40 @@ function settingsOf(metadata: ClientMetadata): Record<keyof ClientSettings, unkn
   };
 }
 
+const NEW_CLIENT_DEFAULTS: Record<SettingField, unknown> = {
+  public: false, redirectUris: [], postLogoutRedirectUris: [], grantTypes: ['authorization_code', 'refresh_token'],
+  authMethod: 'client_secret_basic', scope: null, name: null, minimumAcr: null,
+};
+
+const defined = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+
 const newSecret = (): string => randomBytes(32).toString('base64url');
 const notFound = (id: string) => new AppError('client.not_found', `no client with id ${id}`);
 
 export function createClientService(db: Database, validate: ClientMetadataValidator) {
   return {
-    /** Registers a client. A confidential client without a secret gets a generated one, returned once. */
+    /**
+     * Registers a client. A client that authenticates with a secret and was given none gets a
+     * generated one, returned once; a private_key_jwt client has its keys instead.
+     */
     async create(input: NewClientInput): Promise<{ client: StoredClient; secret: string | null }> {
       const data = parse(newClientSchema, input);
       // The account console's client is built in (src/account/client.ts); a stored one would never be read.
       if (data.id === ACCOUNT_CLIENT_ID) throw new AppError('client.invalid', `id: ${ACCOUNT_CLIENT_ID} is the account console's built-in client; choose another id`);
-      if (data.public && data.secret) throw new AppError('client.invalid', 'a public client has no secret: drop --secret or --public');
-      const settings: ClientSettings = { ...data, scope: data.scope ?? null, name: data.name ?? null, minimumAcr: data.minimumAcr ?? null };
+      const { id, secret: givenSecret, metadata: extra = {}, ...named } = data;
+      checkMetadata(extra, { nullRemoves: false });
+      refuseTwice(named, extra);
+      const settings = parse(settingsSchema, { ...NEW_CLIENT_DEFAULTS, ...defined(settingsFromMetadata(extra)), ...defined(named) });
       checkCombination(settings);
-      const secret = data.public ? null : (data.secret ?? newSecret());
-      const metadata = toMetadata(data.id, settings, secret);
+      checkResponseTypes(extra, settings);
+      const usesSecret = !settings.public && SECRET_METHODS.has(settings.authMethod);
+      if (givenSecret && settings.public) throw new AppError('client.invalid', 'a public client has no secret: drop --secret or --public');
+      if (givenSecret && !usesSecret) throw new AppError('client.invalid', `secret: a ${settings.authMethod} client authenticates with its keys, not a secret: drop --secret`);
+      const secret = usesSecret ? (givenSecret ?? newSecret()) : null;
+      const metadata = toMetadata(id, settings, secret, extra);
       await validate(metadata);
       const client = await insertClient(db, metadata);
-      return { client, secret: data.secret ? null : secret };
+      return { client, secret: givenSecret ? null : secret };
     },
 
     list: (): Promise<StoredClient[]> => listClients(db),
@@ -185,22 +308,36 @@ export function createClientService(db: Database, validate: ClientMetadataValida
     },
 
     /**
-     * Changes some of a client's settings. The result is checked as a whole, with the same rules as
-     * a new client and by the provider, before it replaces the stored one; the secret is kept.
+     * Changes some of a client's settings and metadata fields (null in `metadata` removes one).
+     * The result is checked as a whole, with the same rules as a new client and by the provider,
+     * before it replaces the stored one. The secret is kept while the client authenticates with
+     * it, and dropped when it moves to private_key_jwt.
      */
     async update(id: string, input: ClientUpdateInput): Promise<StoredClient> {
-      const patch = parse(clientUpdateSchema, input);
+      const { metadata: extra = {}, ...patch } = parse(clientUpdateSchema, input);
+      checkMetadata(extra, { nullRemoves: true });
+      refuseTwice(patch, extra);
       return db.transaction(async (tx) => {
         const current = await findClientById(tx, id, { forUpdate: true });
         if (!current) throw notFound(id);
         const was = settingsOf(current.metadata);
-        if (was.public && patch.authMethod !== undefined) {
+        const changes = { ...defined(settingsFromMetadata(extra)), ...defined(patch) };
+        if (changes.public !== undefined && changes.public !== was.public) {
+          throw new AppError('client.invalid', `${AUTH_METHOD}: ${id} is a ${was.public ? 'public' : 'confidential'} client and stays one; register a new client instead`);
+        }
+        if (was.public && changes.authMethod !== undefined) {
           throw new AppError('client.invalid', `authMethod: ${id} is a public client; it has no secret and authenticates with none`);
         }
-        const changes = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
         const settings = parse(settingsSchema, { ...was, ...changes });
         checkCombination(settings);
-        const metadata = toMetadata(id, settings, text(current.metadata.client_secret), current.metadata);
+        checkResponseTypes(extra, settings);
+        const secret = text(current.metadata.client_secret);
+        const usesSecret = !settings.public && SECRET_METHODS.has(settings.authMethod);
+        if (usesSecret && !secret) {
+          throw new AppError('client.invalid', `authMethod: ${settings.authMethod} needs a client secret and ${id} has none; give it one first (idp client secret --id ${id}; admin API: POST /clients/${id}/secret)`);
+        }
+        const rest = { ...current.metadata, ...extra };
+        const metadata = toMetadata(id, settings, usesSecret || settings.authMethod !== 'private_key_jwt' ? secret : null, rest);
         await validate(metadata);
         const client = await updateClientMetadata(tx, metadata);
         if (!client) throw notFound(id);

@@ -12,6 +12,8 @@ export interface ClientSummary {
   scope: string | null;
   /** The level every sign-in to this client must reach, if the client requires one. */
   minimumAcr: string | null;
+  /** Every metadata field as the provider loads it (RFC 7591 names), without the secret. */
+  metadata: Record<string, unknown>;
   createdAt: string;
 }
 
@@ -31,6 +33,7 @@ export function summarizeClient(client: StoredClient): ClientSummary {
     postLogoutRedirectUris: strings(metadata.post_logout_redirect_uris),
     scope: text(metadata.scope),
     minimumAcr: text(metadata.minimum_acr),
+    metadata: Object.fromEntries(Object.entries(metadata).filter(([key]) => key !== 'client_secret')),
     createdAt: client.createdAt.toISOString(),
   };
 }

@@ -19,6 +19,8 @@ const ttlSchema = z.strictObject({
   idToken: z.number().int().positive().default(3600),
   refreshToken: z.number().int().positive().default(14 * 24 * 3600),
   interaction: z.number().int().positive().default(3600),
+  /** RFC 8628 §3.2 `expires_in`: how long a device's user code can be entered. */
+  deviceCode: z.number().int().positive().max(3600).default(600),
   /** Email verification links (single-use). */
   emailVerification: linkTtl.max(30 * 86_400).default(24 * 3600),
   /** Password reset links (single-use). */
@@ -96,6 +98,8 @@ const limitsSchema = z.strictObject({
   loginFailuresPerIp: rateSchema(300, 3600),
   /** Wrong codes (and failed passkeys) per account and kind of factor, on top of the login limits. */
   secondFactorFailuresPerAccount: rateSchema(10, 900),
+  /** Wrong device user codes per IP (RFC 8628 §5.1: user codes can be guessed). */
+  deviceCodeFailuresPerIp: rateSchema(10, 900),
   registrationsPerIp: rateSchema(10, 3600),
   registrationsPerEmail: rateSchema(3, 3600),
   resetRequestsPerIp: rateSchema(10, 3600),

@@ -25,7 +25,7 @@ import { isLevel, LEVELS } from '../mfa/levels.ts';
 import { ACCOUNT_SCOPES, accountResourceIndicator } from '../account/api/resource.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import { CLIENT_AUTH_METHODS, signingAlgorithmChoices } from './algorithms.ts';
-import { deviceFlowFeature } from '../interactions/device-flow.ts';
+import { deviceFlowFeature, deviceFlowMiddleware, type DeviceFlowLimits } from '../interactions/device-flow.ts';
 
 /** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
 const LOGOUT_CLIENT_COOKIE = 'idp_logout_client';
@@ -48,6 +48,8 @@ export interface ProviderDeps {
   mfaPolicy: MfaPolicy;
   /** Every request the provider makes to an address a client registered (src/http/outbound.ts). */
   outboundFetch: OutboundFetch;
+  /** Wrong device user codes and device polling, counted where every instance sees them (src/interactions/device-flow.ts). */
+  deviceFlowLimits: DeviceFlowLimits;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -247,6 +249,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl.clientCredentials,
       IdToken: ttl.idToken,
       Interaction: ttl.interaction,
+      DeviceCode: ttl.deviceCode,
       Session: ttl.session,
       Grant: ttl.grant,
       RefreshToken: (ctx, token, client) => {
@@ -277,6 +280,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // RFC 8628 around oidc-provider: the wrong-code limit, prefilled codes, interval and slow_down.
+  provider.use(deviceFlowMiddleware(provider, deps.deviceFlowLimits));
   // Hands the client and account of each protocol request to our request log line (see
   // src/http/request-context.ts); only what oidc-provider has already loaded is read.
   provider.use(async (ctx, next) => {

@@ -32,6 +32,10 @@ describe('admin API: clients', () => {
     expect(created.body.client).toEqual({
       id: 'web', name: 'Web', type: 'confidential', authMethod: 'client_secret_basic', grantTypes: ['authorization_code', 'refresh_token'],
       redirectUris: ['https://app.example.com/cb'], postLogoutRedirectUris: ['https://app.example.com/'], scope: 'openid email', minimumAcr: null, roles: [],
+      metadata: {
+        client_id: 'web', client_name: 'Web', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+        redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['https://app.example.com/'], scope: 'openid email',
+      },
       createdAt: expect.any(String), updatedAt: expect.any(String),
     });
     const secret = created.body.secret as string;
@@ -94,7 +98,13 @@ describe('admin API: clients', () => {
       [{ id: 'x', grantTypes: ['client_credentials'], colour: 'red' }, 'request.invalid', /^body: .*"colour"/],
       [{ id: 'x', grantTypes: ['implicit'] }, 'request.invalid', /^body\.grantTypes\.0: /],
       [{ id: 'x', grantTypes: [] }, 'request.invalid', /^body\.grantTypes: /],
-      [{ id: 'x', grantTypes: ['client_credentials'], authMethod: 'private_key_jwt' }, 'request.invalid', /^body\.authMethod: /],
+      [{ id: 'x', grantTypes: ['client_credentials'], authMethod: 'tls_client_auth' }, 'request.invalid', /^body\.authMethod: /],
+      [{ id: 'x', grantTypes: ['client_credentials'], authMethod: 'private_key_jwt' }, 'client.invalid', /^metadata: jwks or jwks_uri is mandatory/],
+      [{ id: 'x', grantTypes: ['client_credentials'], metadata: { colour: 'red' } }, 'client.invalid', /^metadata\.colour: not a client metadata field/],
+      [{ id: 'x', grantTypes: ['client_credentials'], metadata: { require_pushed_authorization_requests: 'sometimes' } }, 'client.invalid', /^metadata: require_pushed_authorization_requests must be a boolean/],
+      [{ id: 'x', grantTypes: ['client_credentials'], metadata: { client_id: 'y' } }, 'client.invalid', /^metadata\.client_id: cannot be set here/],
+      [{ id: 'x', grantTypes: ['client_credentials'], metadata: { client_name: 'a\u0000b' } }, 'request.invalid_characters', /NUL|U\+0000|null character|character/i],
+      [{ id: 'x', grantTypes: ['client_credentials'], metadata: 'private_key_jwt' }, 'request.invalid', /^body\.metadata: /],
       [{ id: 'x', redirectUris: 'https://app.example.com/cb' }, 'request.invalid', /^body\.redirectUris: /],
       [{ id: 'x' }, 'client.invalid', /^redirectUris: the authorization_code grant needs at least one redirect URI/],
       [{ id: 'x', public: true, grantTypes: ['client_credentials'] }, 'client.invalid', /^grantTypes: client_credentials needs a confidential client/],
@@ -153,6 +163,10 @@ describe('admin API: clients', () => {
       // Checked against the whole client: authorization_code still needs a redirect URI.
       [{ redirectUris: [] }, 'client.invalid', /^redirectUris: the authorization_code grant needs at least one redirect URI/],
       [{ grantTypes: ['refresh_token', 'client_credentials'] }, 'client.invalid', /^grantTypes: refresh_token is only issued/],
+      [{ metadata: { colour: 'red' } }, 'client.invalid', /^metadata\.colour: not a client metadata field/],
+      [{ metadata: { jwks_uri: 'ftp://keys.example.com/jwks' } }, 'client.invalid', /^metadata\.jwks_uri: .*ftp scheme/],
+      [{ metadata: { token_endpoint_auth_method: 'none' } }, 'client.invalid', /^token_endpoint_auth_method: svc is a confidential client and stays one/],
+      [{ authMethod: 'client_secret_jwt', metadata: { token_endpoint_auth_method: 'private_key_jwt' } }, 'client.invalid', /^metadata\.token_endpoint_auth_method: given twice/],
     ];
     for (const [body, error, message] of cases) {
       const result = await call('PATCH', '/clients/svc', body);
@@ -165,6 +179,23 @@ describe('admin API: clients', () => {
     await call('POST', '/clients', { id: 'pub', public: true, redirectUris: ['https://pub.example.com/cb'] });
     expect(await call('PATCH', '/clients/pub', { authMethod: 'client_secret_basic' })).toMatchObject({ status: 400, body: { error: 'client.invalid', message: expect.stringMatching(/^authMethod: pub is a public client/) } });
     expect(await call('PATCH', '/clients/pub', { grantTypes: ['client_credentials'] })).toMatchObject({ status: 400, body: { error: 'client.invalid', message: expect.stringMatching(/^grantTypes: /) } });
+  });
+
+  it('takes any client metadata field, shows it back, and removes one given as null', async () => {
+    const metadata = {
+      token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example.com/jwks', require_signed_request_object: true,
+      require_pushed_authorization_requests: true, dpop_bound_access_tokens: true, id_token_signed_response_alg: 'ES256', default_max_age: 600, contacts: ['ops@example.com'],
+    };
+    const created = await call('POST', '/clients', { id: 'fapi', redirectUris: ['https://fapi.example.com/cb'], metadata });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ secret: null, client: { authMethod: 'private_key_jwt', metadata } });
+    expect((await call('GET', '/clients/fapi')).body.metadata).toMatchObject(metadata);
+    const patched = await call('PATCH', '/clients/fapi', { metadata: { default_max_age: null, logo_uri: 'https://fapi.example.com/logo.png' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.metadata).not.toHaveProperty('default_max_age');
+    expect(patched.body.metadata).toMatchObject({ logo_uri: 'https://fapi.example.com/logo.png', jwks_uri: 'https://keys.example.com/jwks' });
+    // An algorithm no key of ours signs with is refused by the provider's own schema, naming the field.
+    expect(await call('PATCH', '/clients/fapi', { metadata: { id_token_signed_response_alg: 'PS512' } })).toMatchObject({ status: 400, body: { error: 'client.invalid', message: expect.stringMatching(/^metadata: id_token_signed_response_alg must be/) } });
   });
 
   it('a change to a client applies to its next token request', async () => {

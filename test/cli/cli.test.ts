@@ -247,7 +247,7 @@ describe('idp CLI', { timeout: 240_000 }, () => {
     );
     expectFailure(badUri, 2, /redirect_uris/);
     expectFailure(badGrant, 2, /unknown grant type implicit/);
-    expectFailure(badMethod, 2, /--auth-method/);
+    expectFailure(badMethod, 2, /jwks or jwks_uri is mandatory/);
     expectFailure(noRedirect, 2, /--redirect-uri/);
     expectFailure(publicWithSecret, 2, /public client has no secret/);
     expectFailure(duplicate, 2, /client web already exists/);
@@ -270,6 +270,73 @@ describe('idp CLI', { timeout: 240_000 }, () => {
       expect(json.stdout).not.toContain(secret);
       expect(human.stdout).not.toContain(secret);
     }
+  });
+
+  it('client create --metadata takes RFC 7591 fields; client show prints them all, never a secret', async () => {
+    const metadata = {
+      token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example.com/jwks', token_endpoint_auth_signing_alg: 'ES256',
+      require_pushed_authorization_requests: true, dpop_bound_access_tokens: true, logo_uri: 'https://keys.example.com/logo.png',
+    };
+    const created = parseJson<Record<string, unknown>>(await idp('client', 'create', '--id', 'corp', '--redirect-uri', 'https://corp.example.com/cb', '--metadata', JSON.stringify(metadata), '--json'));
+    expect(created).toMatchObject({ id: 'corp', type: 'confidential', authMethod: 'private_key_jwt', secret: null, metadata: { ...metadata, client_id: 'corp' } });
+    expect(await clients.findMetadata('corp')).not.toHaveProperty('client_secret');
+
+    const [json, human] = await idpInSeries(['client', 'show', '--id', 'corp', '--json'], ['client', 'show', '--id', 'corp']);
+    expect(parseJson(json)).toMatchObject({ id: 'corp', metadata });
+    expectSuccess(human);
+    expect(human.stdout).toContain('authenticates with private_key_jwt');
+    expect(human.stdout).toContain('"jwks_uri":"https://keys.example.com/jwks"');
+    const web = parseJson<{ metadata: Record<string, unknown> }>(await idp('client', 'show', '--id', 'web', '--json'));
+    expect(web.metadata).toMatchObject({ client_id: 'web', token_endpoint_auth_method: 'client_secret_post' });
+    expect(JSON.stringify(web)).not.toContain(webSecret);
+  });
+
+  it('--metadata with an unknown, invalid or reserved field, or one that is not JSON, exits 2 with one line naming it and stores nothing', async () => {
+    const redirect = ['--redirect-uri', 'https://x.example/cb'];
+    const [unknown, invalid, reserved, twice, notJson, array, plainHttp] = await idpInSeries(
+      ['client', 'create', '--id', 'meta1', ...redirect, '--metadata', '{"frobnicate":true}'],
+      ['client', 'create', '--id', 'meta2', ...redirect, '--metadata', '{"dpop_bound_access_tokens":"yes"}'],
+      ['client', 'create', '--id', 'meta3', ...redirect, '--metadata', '{"client_secret":"s3cr3t"}'],
+      ['client', 'create', '--id', 'meta4', ...redirect, '--metadata', '{"redirect_uris":["https://y.example/cb"]}'],
+      ['client', 'create', '--id', 'meta5', ...redirect, '--metadata', '{jwks_uri:'],
+      ['client', 'create', '--id', 'meta6', ...redirect, '--metadata', '[1]'],
+      ['client', 'create', '--id', 'meta7', ...redirect, '--metadata', '{"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"http://keys.example.com/jwks"}'],
+    );
+    expectFailure(unknown, 2, /metadata\.frobnicate: not a client metadata field/);
+    expectFailure(invalid, 2, /dpop_bound_access_tokens must be a boolean/);
+    expectFailure(reserved, 2, /metadata\.client_secret: cannot be set here/);
+    expectFailure(twice, 2, /metadata\.redirect_uris: given twice/);
+    expectFailure(notJson, 2, /--metadata.*not JSON/);
+    expectFailure(array, 2, /--metadata.*one JSON object/);
+    expectFailure(plainHttp, 2, /metadata\.jwks_uri: .*uses http on keys\.example\.com/);
+    for (const id of ['meta1', 'meta2', 'meta3', 'meta4', 'meta5', 'meta6', 'meta7']) expect(await clients.findMetadata(id)).toBeNull();
+    // The same refusal on update leaves the stored client as it was.
+    const before = await clients.findMetadata('corp');
+    expectFailure(await idp('client', 'update', '--id', 'corp', '--metadata', '{"frobnicate":1}'), 2, /metadata\.frobnicate/);
+    expect(await clients.findMetadata('corp')).toEqual(before);
+  });
+
+  it('client update changes only what is given; null removes a field; moving to private_key_jwt drops the secret; client secret rotates', async () => {
+    const updated = parseJson<Record<string, unknown>>(await idp('client', 'update', '--id', 'web', '--name', 'Web Two', '--metadata', '{"logo_uri":"https://app.example.com/logo.png","default_max_age":3600}', '--json'));
+    expect(updated).toMatchObject({ id: 'web', name: 'Web Two', authMethod: 'client_secret_post', metadata: { logo_uri: 'https://app.example.com/logo.png', default_max_age: 3600 } });
+    expect((await clients.findMetadata('web'))?.client_secret).toBe(webSecret);
+    const removed = parseJson<{ metadata: Record<string, unknown> }>(await idp('client', 'update', '--id', 'web', '--metadata', '{"default_max_age":null}', '--json'));
+    expect(removed.metadata).not.toHaveProperty('default_max_age');
+    expect(removed.metadata).toHaveProperty('logo_uri');
+
+    const keyed = parseJson<Record<string, unknown>>(await idp('client', 'update', '--id', 'web', '--metadata', '{"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://app.example.com/jwks"}', '--json'));
+    expect(keyed).toMatchObject({ authMethod: 'private_key_jwt' });
+    expect(await clients.findMetadata('web')).not.toHaveProperty('client_secret');
+    // Back to a secret needs one first.
+    expectFailure(await idp('client', 'update', '--id', 'web', '--auth-method', 'client_secret_basic'), 2, /needs a client secret and web has none/);
+    const rotated = parseJson<{ secret: string }>(await idp('client', 'secret', '--id', 'web', '--json'));
+    expect(rotated.secret).toMatch(/^[\w-]{43}$/);
+    expectSuccess(await idp('client', 'update', '--id', 'web', '--auth-method', 'client_secret_post', '--metadata', '{"jwks_uri":null}'));
+    webSecret = rotated.secret;
+    expect(await clients.findMetadata('web')).toMatchObject({ client_secret: webSecret, token_endpoint_auth_method: 'client_secret_post' });
+    expect(await clients.findMetadata('web')).not.toHaveProperty('jwks_uri');
+    expectFailure(await idp('client', 'update', '--id', 'spa', '--metadata', '{"token_endpoint_auth_method":"client_secret_basic"}'), 2, /spa is a public client and stays one/);
+    expectFailure(await idp('client', 'update', '--id', 'ghost', '--name', 'x'), 2, /no client with id ghost/);
   });
 
   it('client delete removes a client; deleting an unknown one exits 2', async () => {

@@ -20,6 +20,31 @@ function grantTypeList(value: string): GrantType[] {
   return names as GrantType[];
 }
 
+/** --metadata '<JSON object>': RFC 7591 client metadata fields, checked by the service and the provider. */
+function metadataObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`not JSON (${(error as Error).message}); give one object, e.g. '{"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://app.example.com/jwks"}'`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('must be one JSON object of client metadata fields');
+  return parsed as Record<string, unknown>;
+}
+
+const METADATA_HELP = 'client metadata as one JSON object with RFC 7591 / OpenID Connect Registration field names, e.g. \'{"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://app.example.com/jwks"}\'';
+
+/** What `client show` and `client update` print for a person. */
+function describeClient(view: ClientView): string {
+  const { client_id: _id, ...fields } = view.metadata;
+  return [
+    `${view.type} client ${view.id}${view.name ? ` (${view.name})` : ''}, authenticates with ${view.authMethod}`,
+    `  grant types:   ${listOrNone(view.grantTypes)}`,
+    `  redirect URIs: ${listOrNone(view.redirectUris)}`,
+    `  metadata:      ${JSON.stringify(fields)}`,
+  ].join('\n');
+}
+
 interface CreateOptions {
   id: string;
   secret?: string;
@@ -31,6 +56,7 @@ interface CreateOptions {
   name?: string;
   authMethod?: (typeof authMethods)[number];
   minimumAcr?: Level;
+  metadata?: Record<string, unknown>;
   json?: boolean;
 }
 
@@ -49,19 +75,22 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
     .option('--name <name>', 'client name shown on the consent page')
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication of a confidential client').choices(authMethods))
     .addOption(new Option('--minimum-acr <level>', 'require this level of every sign-in to the client (mfa: a second factor; phishing-resistant: a passkey)').choices(LEVELS))
+    .option('--metadata <json>', METADATA_HELP, metadataObject)
     .option('--json', 'print JSON')
     .action(async (opts: CreateOptions) => {
       const { client: created, secret } = await ctx.withDeps((deps) => deps.clients.create({
         id: opts.id,
         secret: opts.secret,
-        public: opts.public,
-        redirectUris: opts.redirectUri,
-        postLogoutRedirectUris: opts.postLogoutRedirectUri,
+        // Named flags left out leave the field to --metadata or the default.
+        public: opts.public || undefined,
+        redirectUris: opts.redirectUri.length ? opts.redirectUri : undefined,
+        postLogoutRedirectUris: opts.postLogoutRedirectUri.length ? opts.postLogoutRedirectUri : undefined,
         grantTypes: opts.grantTypes,
         scope: opts.scope,
         name: opts.name,
         authMethod: opts.authMethod,
         minimumAcr: opts.minimumAcr,
+        metadata: opts.metadata,
       }));
       const view = clientView(created);
       const lines = [
@@ -71,6 +100,51 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
       ];
       if (secret) lines.push(`client secret (shown only this once; store it now): ${secret}`);
       emit(ctx.io, opts.json, { ...view, secret }, lines.join('\n'));
+    });
+
+  client.command('update')
+    .description("change a client's settings: only what is given changes; the whole client is checked again before it is stored")
+    .requiredOption('--id <id>', 'client_id')
+    .option('--name <name>', 'client name shown on the consent page')
+    .option('--redirect-uri <uri>', 'redirect URI (repeatable; replaces the list)', collect, [])
+    .option('--post-logout-redirect-uri <uri>', 'post-logout redirect URI (repeatable; replaces the list)', collect, [])
+    .option('--grant-types <list>', `comma-separated: ${supportedGrantTypes.join(', ')}`, grantTypeList)
+    .option('--scope <scopes>', 'space-separated scopes the client may request')
+    .addOption(new Option('--auth-method <method>', 'token endpoint authentication of a confidential client').choices(authMethods))
+    .addOption(new Option('--minimum-acr <level>', 'require this level of every sign-in to the client').choices(LEVELS))
+    .option('--metadata <json>', `${METADATA_HELP}; null removes a field`, metadataObject)
+    .option('--json', 'print JSON')
+    .action(async (opts: Omit<CreateOptions, 'secret' | 'public'>) => {
+      const updated = await ctx.withDeps((deps) => deps.clients.update(opts.id, {
+        name: opts.name,
+        redirectUris: opts.redirectUri.length ? opts.redirectUri : undefined,
+        postLogoutRedirectUris: opts.postLogoutRedirectUri.length ? opts.postLogoutRedirectUri : undefined,
+        grantTypes: opts.grantTypes,
+        scope: opts.scope,
+        authMethod: opts.authMethod,
+        minimumAcr: opts.minimumAcr,
+        metadata: opts.metadata,
+      }));
+      const view = clientView(updated);
+      emit(ctx.io, opts.json, view, `updated ${describeClient(view)}`);
+    });
+
+  client.command('show')
+    .description('show one client with all its metadata (never its secret)')
+    .requiredOption('--id <id>', 'client_id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; json?: boolean }) => {
+      const view = clientView(await ctx.withDeps((deps) => deps.clients.get(opts.id)));
+      emit(ctx.io, opts.json, view, describeClient(view));
+    });
+
+  client.command('secret')
+    .description('give a confidential client a new random secret, shown once; the old one stops working at once')
+    .requiredOption('--id <id>', 'client_id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; json?: boolean }) => {
+      const { client: rotated, secret } = await ctx.withDeps((deps) => deps.clients.rotateSecret(opts.id));
+      emit(ctx.io, opts.json, { ...clientView(rotated), secret }, `new client secret for ${opts.id} (shown only this once; store it now): ${secret}`);
     });
 
   client.command('list')
