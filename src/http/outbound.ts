@@ -55,6 +55,7 @@ export interface OutboundAllowList {
 
 /** Why an OUTBOUND_ALLOWED_HOSTS entry cannot be used, or null. */
 export function allowListEntryProblem(entry: string, production: boolean): string | null {
+  if (entry.includes('://')) return `"${entry}" is a URL; list the host name alone`;
   const [address, prefix, extra] = entry.split('/');
   if (extra !== undefined) return `"${entry}" is neither a host name nor an address/prefix`;
   if (isIP(address!)) {
@@ -134,6 +135,8 @@ export interface OutboundFetchOptions {
   policy: OutboundPolicy;
   timeoutMs: number;
   logger: Logger;
+  /** The most a response body may hold; a larger one fails the request (256 KiB by default). */
+  maxBytes?: number;
 }
 
 export type OutboundFetch = (url: URL | string, init?: RequestInit & { signal?: AbortSignal }) => Promise<Response>;
@@ -143,7 +146,7 @@ export type OutboundFetch = (url: URL | string, init?: RequestInit & { signal?: 
  * opened only to addresses the policy allows, the whole request has a deadline, and a failure is
  * logged with its reason. (Response size limits are oidc-provider's fetchResponseBodyLimits.)
  */
-export function createOutboundFetch({ policy, timeoutMs, logger }: OutboundFetchOptions): OutboundFetch & { close(): Promise<void> } {
+export function createOutboundFetch({ policy, timeoutMs, logger, maxBytes = 256 * 1024 }: OutboundFetchOptions): OutboundFetch & { close(): Promise<void> } {
   const connect = buildConnector({ timeout: timeoutMs, lookup: guardedLookup(policy) } as Parameters<typeof buildConnector>[0]);
   const dispatcher = new Agent({
     headersTimeout: timeoutMs,
@@ -166,7 +169,9 @@ export function createOutboundFetch({ policy, timeoutMs, logger }: OutboundFetch
     try {
       const response = await undiciFetch(target, { ...(init as object), signal, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Response;
       if (!response.ok) logger.warn({ url: where, status: response.status }, 'outbound request answered with an error status');
-      return response;
+      // Read here, within the deadline and the size bound, so a slow or endless body fails (and is logged) too.
+      const body = await readBounded(response, maxBytes);
+      return new Response(response.status === 204 || response.status === 304 ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
     } catch (error) {
       const { reason, refused } = causeOf(error);
       logger.warn({ url: where, reason, refused }, 'outbound request failed');
@@ -174,6 +179,29 @@ export function createOutboundFetch({ policy, timeoutMs, logger }: OutboundFetch
     }
   };
   return Object.assign(outboundFetch, { close: () => dispatcher.close() });
+}
+
+class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+}
+
+async function readBounded(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new ResponseTooLargeError(`the response is larger than ${maxBytes} bytes`);
+  }
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of response.body ?? []) {
+    received += chunk.byteLength;
+    if (received > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new ResponseTooLargeError(`the response is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** The innermost error of a failed fetch ("fetch failed" wraps the real reason). */
