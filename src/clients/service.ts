@@ -189,6 +189,20 @@ function deepTextFlaw(value: unknown, depth = 0): string | null {
   return null;
 }
 
+/**
+ * The whole settings checked; a refusal of a value that came from `metadata` names its metadata
+ * key (metadata.token_endpoint_auth_method), one from a named field names the field.
+ */
+function parseSettings(values: Record<string, unknown>, fromMetadata: Partial<Record<SettingField, unknown>>): ClientSettings {
+  const parsed = settingsSchema.safeParse(values);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const [field, ...rest] = issue.path.map(String);
+  const key = field === 'public' || field === 'authMethod' ? AUTH_METHOD : KEY_OF[field as keyof typeof KEY_OF];
+  const named = field && field in fromMetadata && key ? ['metadata', key, ...rest].join('.') : issue.path.join('.');
+  throw new AppError('client.invalid', `${named || 'client'}: ${issue.message}`);
+}
+
 /** The named fields a metadata object sets, with its own values (checked later with the rest). */
 function settingsFromMetadata(metadata: Record<string, unknown>): Partial<Record<SettingField, unknown>> {
   const settings: Partial<Record<SettingField, unknown>> = {};
@@ -285,7 +299,8 @@ export function createClientService(db: Database, validate: ClientMetadataValida
       const { id, secret: givenSecret, metadata: extra = {}, ...named } = data;
       checkMetadata(extra, { nullRemoves: false });
       refuseTwice(named, extra);
-      const settings = parse(settingsSchema, { ...NEW_CLIENT_DEFAULTS, ...defined(settingsFromMetadata(extra)), ...defined(named) });
+      const fromMetadata = defined(settingsFromMetadata(extra));
+      const settings = parseSettings({ ...NEW_CLIENT_DEFAULTS, ...fromMetadata, ...defined(named) }, fromMetadata);
       checkCombination(settings);
       checkResponseTypes(extra, settings);
       const usesSecret = !settings.public && SECRET_METHODS.has(settings.authMethod);
@@ -321,14 +336,15 @@ export function createClientService(db: Database, validate: ClientMetadataValida
         const current = await findClientById(tx, id, { forUpdate: true });
         if (!current) throw notFound(id);
         const was = settingsOf(current.metadata);
-        const changes = { ...defined(settingsFromMetadata(extra)), ...defined(patch) };
+        const fromMetadata = defined(settingsFromMetadata(extra));
+        const changes = { ...fromMetadata, ...defined(patch) };
         if (changes.public !== undefined && changes.public !== was.public) {
           throw new AppError('client.invalid', `${AUTH_METHOD}: ${id} is a ${was.public ? 'public' : 'confidential'} client and stays one; register a new client instead`);
         }
         if (was.public && changes.authMethod !== undefined) {
           throw new AppError('client.invalid', `authMethod: ${id} is a public client; it has no secret and authenticates with none`);
         }
-        const settings = parse(settingsSchema, { ...was, ...changes });
+        const settings = parseSettings({ ...was, ...changes }, fromMetadata);
         checkCombination(settings);
         checkResponseTypes(extra, settings);
         const secret = text(current.metadata.client_secret);

@@ -173,6 +173,12 @@ describe('bad bytes in every input of every route', () => {
       { method: 'POST', path: '/session/end', query: ['state'], form: logoutParams, baseForm: logout },
       { method: 'POST', path: '/session/end/confirm', query: ['xsrf'], form: ['xsrf', 'logout'], baseForm: { xsrf: 'sweep', logout: 'yes' } },
       { method: 'GET', path: '/session/end/success', query: ['client_id', 'state'] },
+      // Pushed authorization requests (RFC 9126) and the device flow (RFC 8628).
+      { method: 'POST', path: '/request', auth: 'basic', query: [], form: authParams, baseForm: auth },
+      { method: 'POST', path: '/device/auth', query: [], form: ['client_id', 'scope'], baseForm: { client_id: 'web-app', scope: 'openid' } },
+      { method: 'GET', path: '/device', query: ['user_code'] },
+      { method: 'POST', path: '/device', query: [], form: ['xsrf', 'user_code', 'confirm', 'abort'], baseForm: { xsrf: 'sweep', user_code: 'BCDF-GHJK' } },
+      { method: 'POST', path: '/token', query: [], form: ['device_code', 'client_id'], baseForm: { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'sweep', client_id: 'web-app' } },
       { method: 'GET', path: '/.well-known/openid-configuration', query: ['x'] },
       { method: 'GET', path: '/.well-known/oauth-authorization-server', query: ['x'] },
     ];
