@@ -50,7 +50,9 @@ export function userCodeInputSource(pages: Pages) {
       }
       ctx.status = 400;
     }
-    if (entered.length > MAX_SHOWN) {
+    // Not shown again, nor in the language links (a GET's links repeat its query).
+    const dropped = entered.length > MAX_SHOWN;
+    if (dropped) {
       entered = '';
       if (!err) {
         problem = 'device.code.not_found';
@@ -65,7 +67,7 @@ export function userCodeInputSource(pages: Pages) {
       xsrf,
       userCode: entered,
       problem: problem ? t(problem) : null,
-      switchUrl: err ? action : undefined,
+      switchUrl: err || dropped ? new URL(action).pathname : undefined,
     });
   };
 }

@@ -195,6 +195,12 @@ const pages: HostedPage[] = [
   { name: 'signed out', reach: async (t) => { await openLogoutConfirm(t); await t.press('button[name=logout][value=yes]'); }, status: 200, shows: NOTICE, path: /^\/session\/end\/success$/ },
   { name: 'returning to the application (form_post, no script)', reach: async (t) => { await t.holdAutoSubmit(); await t.startSignIn({ extra: { response_mode: 'form_post' } }); await t.signIn(t.world.rp.email, PASSWORD); await t.allowIfAsked(); }, status: 200, shows: ['form[data-auto-submit] input[type=hidden][name=code]', 'form[data-auto-submit] button[type=submit].primary'] },
   { name: 'signing out with no session (form_post, no script)', reach: async (t) => { await t.holdAutoSubmit(); await t.open(`/session/end?${new URLSearchParams({ client_id: 'web-app', ui_locales: t.language })}`); }, status: 200, shows: ['form[data-auto-submit][action$="/session/end/confirm"] button[type=submit]'] },
+  { name: 'device, enter the code', reach: (t) => t.open('/device'), status: 200, shows: ['form[action$="/device"] input[name=user_code][autocomplete=one-time-code]'], path: /^\/device$/ },
+  { name: 'device, code prefilled (verification_uri_complete)', reach: async (t) => t.open((await t.startDevice()).verificationUriComplete), status: 200, shows: ['form[action$="/device"] input[name=user_code]:not([value=""])'], path: /^\/device$/ },
+  { name: 'device, wrong code', reach: async (t) => { await t.open('/device'); await t.submit('/device', { user_code: 'BCDF-GHJK' }); }, status: 400, shows: ['main [role=alert]', 'form[action$="/device"] [aria-invalid=true]'], path: /^\/device$/ },
+  { name: 'device, confirm', reach: (t) => t.openDeviceConfirm(), status: 200, shows: ['#device-user-code', 'button[name=confirm][value=yes]', 'button[name=abort][value=yes]'] },
+  { name: 'device, connected', reach: async (t) => { await t.openDeviceConfirm(); await t.press('button[name=confirm]'); await t.signIn(t.world.rp.email, PASSWORD); await t.allowIfAsked(); }, status: 200, shows: NOTICE, path: /^\/device\/[\w-]+$/ },
+  { name: 'device, denied', reach: async (t) => { await t.openDeviceConfirm(); await t.press('button[name=abort]'); }, status: 200, shows: NOTICE, path: /^\/device$/ },
   { name: 'verify email (mailed link)', reach: openVerifyLink, status: 200, shows: ['form[action="/account/verify-email"] input[type=hidden][name=token]'] },
   { name: 'notice, email verified', reach: async (t) => { await openVerifyLink(t); await t.submit('/account/verify-email'); }, status: 200, shows: NOTICE },
   { name: 'notice, expired verification link', reach: (t) => t.open('/account/verify-email?token=expired'), status: 400, shows: NOTICE },
@@ -223,6 +229,8 @@ describe.skipIf(chromiumMissing)('every hosted page is accessible (axe-core in C
       LIMIT_VERIFICATION_RESENDS_PER_IP: '1000/1h',
     });
     const rp = await seedWebClient(app);
+    // The device flow's walks: a TV that signs in with a code (RFC 8628).
+    await app.deps.clients.create({ id: 'tv-app', name: 'Living Room TV', public: true, grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'], scope: 'openid profile email' });
     world = { app, rp, upstream: google, waitForMail: (predicate) => smtp.waitFor(predicate, 10_000) };
   });
   afterAll(async () => {

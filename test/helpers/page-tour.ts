@@ -129,6 +129,28 @@ export class PageTour {
     return new URL(request.url());
   }
 
+  /**
+   * A device (the `tv-app` client) asks for a code (RFC 8628 §3.1), as a TV would, outside the
+   * browser; returns the user code and where to enter it.
+   */
+  async startDevice(): Promise<{ userCode: string; verificationUriComplete: string }> {
+    const response = await fetch(new URL('/device/auth', this.world.app.issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ client_id: 'tv-app', scope: 'openid profile email' }),
+    });
+    if (response.status !== 200) throw new Error(`device authorization failed: ${response.status} ${await response.text()}`);
+    const body = await response.json() as { user_code: string; verification_uri_complete: string };
+    return { userCode: body.user_code, verificationUriComplete: body.verification_uri_complete };
+  }
+
+  /** Starts a device and enters its code on /device in this browser: lands on the confirm page. */
+  async openDeviceConfirm(): Promise<void> {
+    const { userCode } = await this.startDevice();
+    await this.open('/device');
+    await this.submit('/device', { user_code: userCode });
+  }
+
   /** Opens the link to `path` (for example /account/verify-email) in the mail to `to` (each walk has its own address). */
   async openMailedLink(to: string, path: string): Promise<void> {
     const prefix = `${this.world.app.issuer}${path}?`;

@@ -68,6 +68,13 @@ const pageFixtures: Array<[string, Record<string, unknown>]> = [
   ['error', { title: 'x', text: 'y', code: 'server_error', detail: null, requestId: 'r', action: null }],
   ['form-post', { title: 'x', signingOut: true, clientName: null, action: '/session/end/confirm', fields: [{ name: 'xsrf', value: 'v' }] }],
   ['form-post', { title: 'x', signingOut: false, clientName: 'Example App', action: 'https://app.example/cb', fields: [] }],
+  ['device-code', { title: 'x', action: '/device', xsrf: 'x', userCode: 'bcdf ghjk', problem: 'x' }],
+  ['device-code', { title: 'x', action: '/device', xsrf: 'x', userCode: '', problem: null }],
+  ['device-confirm', { title: 'x', client, userCode: 'BCDF-GHJK', scopes: [{ scope: 'openid', text: 'x' }], requestedFrom: { address: '203.0.113.5', device: 'x' }, action: '/device', xsrf: 'x' }],
+  ['device-confirm', { title: 'x', client, userCode: 'BCDF-GHJK', scopes: [], requestedFrom: null, action: '/device', xsrf: 'x' }],
+  ['device-done', { title: 'x', outcome: 'approved', clientName: 'Example App' }],
+  ['device-done', { title: 'x', outcome: 'approved', clientName: null }],
+  ['device-done', { title: 'x', outcome: 'denied', clientName: null }],
 ];
 
 const mailFixtures = {
