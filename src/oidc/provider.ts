@@ -25,6 +25,7 @@ import { isLevel, LEVELS } from '../mfa/levels.ts';
 import { ACCOUNT_SCOPES, accountResourceIndicator } from '../account/api/resource.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import { CLIENT_AUTH_METHODS, signingAlgorithmChoices } from './algorithms.ts';
+import { keepExpiredDeviceCodes } from './device-code-records.ts';
 import { deviceFlowFeature, deviceFlowMiddleware, type DeviceFlowLimits } from '../interactions/device-flow.ts';
 
 /** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
@@ -90,7 +91,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     // A storage outage surfaces as 503 temporarily_unavailable, not 500 (src/http/unavailable.ts).
-    adapter: (name: string) => failFast(name === 'Client' ? deps.clientAdapter : deps.stateAdapter(name)),
+    adapter: (name: string) => failFast(name === 'Client' ? deps.clientAdapter : name === 'DeviceCode' ? keepExpiredDeviceCodes(deps.stateAdapter(name)) : deps.stateAdapter(name)),
     clients: [],
     findAccount: (...args: Parameters<typeof findAccount>) => unavailableAs503(async () => findAccount(...args)),
     jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
