@@ -106,11 +106,11 @@ export function createApp(deps: Deps): Koa {
   // The account API before the console's pages: both live under /account.
   const accountApi = accountApiRouter({
     deps, routes: accountApiRoutes, logger: deps.logger, issuer: deps.config.issuer, reauthSeconds: deps.config.account.reauthSeconds, clock: deps.clock,
-    authenticate: createAccountApiAuthenticator({ issuer: deps.config.issuer, audience: accountResourceIndicator(deps.config.issuer), signingKeys: deps.signingKeys, accounts: deps.accounts }),
+    authenticate: createAccountApiAuthenticator({ issuer: deps.config.issuer, audience: accountResourceIndicator(deps.config.issuer), signingKeys: deps.signingKeys, accounts: deps.accounts, dpopProofs: deps.dpopProofs }),
   });
   app.use(accountApi.routes());
   app.use(accountConsoleRouter(deps).routes());
-  const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts });
+  const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts, dpopProofs: deps.dpopProofs });
   const admin = adminRouter({ deps, routes: adminRoutes, authenticate, logger: deps.logger, issuer: deps.config.issuer });
   app.use(admin.routes());
   app.use(admin.allowedMethods());

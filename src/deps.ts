@@ -73,6 +73,8 @@ import { createRedisRefreshRotations, createSqlRefreshRotations, type RefreshRot
 import { watchProvider } from './oidc/diagnostics.ts';
 import { JWT_RECORD_MODEL } from './oidc/jwt-introspection.ts';
 import { createOutboundFetch, parseAllowList } from './http/outbound.ts';
+import { createDpopProofChecker, type DpopProofChecker } from './http/dpop-proof.ts';
+import { signingAlgorithmChoices } from './oidc/algorithms.ts';
 
 export interface Deps {
   config: Config;
@@ -135,6 +137,8 @@ export interface Deps {
   refreshRotations: RefreshRotations;
   /** Records of the JWT access tokens issued under a grant, for introspection (src/oidc/jwt-introspection.ts). */
   jwtAccessTokenRecords: Adapter;
+  /** DPoP proofs sent to our own APIs (admin, account) with DPoP-bound tokens (src/http/dpop-proof.ts). */
+  dpopProofs: DpopProofChecker;
   close(): Promise<void>;
   /** What close() has not finished yet, by name, for a shutdown cut short (src/lifecycle.ts). */
   unclosed(): string[];
@@ -329,6 +333,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       metrics,
       configCache,
       jwtAccessTokenRecords: jwtRecords,
+      // The algorithms discovery advertises for DPoP; iat within a minute: a brief window (RFC 9449 §11.1).
+      dpopProofs: createDpopProofChecker({ clock, limiter, algorithms: signingAlgorithmChoices(signingKeys).dPoPSigningAlgValues ?? [], windowSeconds: 60 }),
       refreshRotations: redis ? createRedisRefreshRotations(redis, config.redisKeyPrefix) : createSqlRefreshRotations(db),
       async close() {
         for (const cleanup of cleanups) {

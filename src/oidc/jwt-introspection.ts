@@ -37,6 +37,8 @@ export async function recordJwtAccessToken(records: Adapter, token: { jti: strin
   await records.upsert(token.jti, record as never, ttl);
 }
 
+const isDpopBound = (payload: JWTPayload): boolean => typeof (payload.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
+
 export interface JwtIntrospection {
   /** Runs oidc-provider's introspection, then answers for a JWT it refused. */
   (ctx: Context, runProvider: () => Promise<unknown>): Promise<void>;
@@ -74,6 +76,7 @@ export function createJwtIntrospection(deps: { provider: Provider; issuer: strin
     if (ctx.status !== 400 || body?.error !== 'unsupported_token_type' || !oidc?.client || typeof oidc.params?.token !== 'string') return;
     const payload = await active(oidc.params.token, oidc.client);
     ctx.status = 200;
-    ctx.body = payload ? { ...payload, active: true, token_type: 'Bearer' } : { active: false };
+    // A token bound to a DPoP key (its cnf.jkt, RFC 9449 §6.1) is used with the DPoP scheme (§6.2).
+    ctx.body = payload ? { ...payload, active: true, token_type: isDpopBound(payload) ? 'DPoP' : 'Bearer' } : { active: false };
   };
 }

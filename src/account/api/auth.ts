@@ -2,7 +2,8 @@ import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import type { Account } from '../../accounts/repository.ts';
 import type { AccountService } from '../../accounts/service.ts';
-import { AdminAuthError } from '../../admin/auth.ts';
+import { AdminAuthError, checkSenderConstraint, presentedToken } from '../../admin/auth.ts';
+import type { DpopProofChecker } from '../../http/dpop-proof.ts';
 
 /** The person an account API call acts for, and what their token allows. */
 export interface AccountCaller {
@@ -14,24 +15,25 @@ export interface AccountCaller {
 }
 
 /**
- * Bearer access tokens for the account API: JWTs this provider issued for its own account
- * resource (RFC 9068: typ at+jwt, iss, aud, exp), verified locally against our signing keys.
+ * Access tokens for the account API: JWTs this provider issued for its own account resource
+ * (RFC 9068: typ at+jwt, iss, aud, exp), verified locally against our signing keys; Bearer, or
+ * DPoP with a proof when bound to a key (checkSenderConstraint in src/admin/auth.ts).
  * Only a person's token: a client-credentials token acts for nobody's account. A token stops
  * working when the account is disabled or gone, and when the account's sessions were revoked
  * after it was issued (a password reset, "sign out everywhere"), as refresh tokens do.
  */
-export function createAccountApiAuthenticator(options: { issuer: string; audience: string; signingKeys: JWK[]; accounts: AccountService }) {
+export function createAccountApiAuthenticator(options: { issuer: string; audience: string; signingKeys: JWK[]; accounts: AccountService; dpopProofs: DpopProofChecker }) {
   const publicKeys = options.signingKeys.map(({ kty, kid, alg, use, n, e, crv, x, y }) => ({ kty, kid, alg, use, n, e, crv, x, y }));
   const keys = createLocalJWKSet({ keys: publicKeys as JWK[] });
   return async (ctx: Context): Promise<AccountCaller> => {
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('authorization'));
-    if (!match) throw new AdminAuthError(401, 'unauthorized', 'Send an access token for the account API: Authorization: Bearer <token>.');
+    const presented = presentedToken(ctx, 'account API');
     let payload;
     try {
-      ({ payload } = await jwtVerify(match[1]!, keys, { issuer: options.issuer, audience: options.audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
+      ({ payload } = await jwtVerify(presented.token, keys, { issuer: options.issuer, audience: options.audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
     } catch {
       throw new AdminAuthError(401, 'invalid_token', 'The access token is invalid, expired, or not for the account API.');
     }
+    await checkSenderConstraint(ctx, presented, payload, options);
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
     const subject = typeof payload.sub === 'string' && payload.sub !== clientId ? payload.sub : null;
     if (!subject) throw new AdminAuthError(401, 'invalid_token', 'The account API needs a person\'s access token (authorization code flow), not a client\'s.');
