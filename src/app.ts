@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import Koa from 'koa';
-import compose from 'koa-compose';
 import Router from '@koa/router';
 import type { Deps } from './deps.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -29,6 +28,7 @@ import { checkRequestBytes, replaceFormField } from './http/request-bytes.ts';
 import { createRefreshGrace } from './oidc/refresh-grace.ts';
 import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { authorizationPost } from './oidc/authorization-post.ts';
+import { jwksCaching } from './oidc/keys/jwks-caching.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
 export function createApp(deps: Deps): Koa {
@@ -52,6 +52,9 @@ export function createApp(deps: Deps): Koa {
       ctx.body = asset.body;
     });
   }
+  // Each request runs against the oidc-provider instance current when it arrived, even if a key
+  // change builds the next one meanwhile (src/oidc/provider-holder.ts).
+  app.use(deps.providers.pin);
   // First, so the request duration covers everything below, error pages included.
   if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestContext(deps.logger));
@@ -66,7 +69,7 @@ export function createApp(deps: Deps): Koa {
   // writes through ctx.cookies use them (both apps trust the proxy alike, set above).
   const provider = deps.provider;
   app.keys = provider.keys;
-  const runProvider = compose(provider.middleware);
+  const runProvider = deps.providers.run;
   // A client that has gone away (its connection closed mid-request, as a load generator's last
   // requests are) is not served: nothing can reach it, and oidc-provider would find its body
   // unreadable and fall back to the parsed copy with a console warning.
@@ -86,11 +89,13 @@ export function createApp(deps: Deps): Koa {
     rotations: deps.refreshRotations, graceSeconds: deps.config.refreshTokenGraceSeconds, logger: deps.logger, replaceFormField,
   });
   const introspectJwt = createJwtIntrospection({
-    provider, issuer: deps.config.issuer, signingKeys: deps.signingKeys, records: deps.jwtAccessTokenRecords,
+    provider, issuer: deps.config.issuer, verificationKeys: deps.keyRing.getKey, records: deps.jwtAccessTokenRecords,
   });
+  const jwks = jwksCaching(deps.config.signingKeys.prepublishSeconds);
   app.use(async (ctx, next) => {
     if (!providerPaths.has(ctx.path)) return next();
     if (ctx.path === '/token') return refreshGrace(ctx, () => toProvider(ctx));
+    if (ctx.path === '/jwks') return jwks(ctx, () => toProvider(ctx));
     if (ctx.path === '/token/introspection') return introspectJwt(ctx, () => toProvider(ctx));
     return toProvider(ctx);
   });
@@ -106,11 +111,11 @@ export function createApp(deps: Deps): Koa {
   // The account API before the console's pages: both live under /account.
   const accountApi = accountApiRouter({
     deps, routes: accountApiRoutes, logger: deps.logger, issuer: deps.config.issuer, reauthSeconds: deps.config.account.reauthSeconds, clock: deps.clock,
-    authenticate: createAccountApiAuthenticator({ issuer: deps.config.issuer, audience: accountResourceIndicator(deps.config.issuer), signingKeys: deps.signingKeys, accounts: deps.accounts, dpopProofs: deps.dpopProofs }),
+    authenticate: createAccountApiAuthenticator({ issuer: deps.config.issuer, audience: accountResourceIndicator(deps.config.issuer), verificationKeys: deps.keyRing.getKey, accounts: deps.accounts, dpopProofs: deps.dpopProofs }),
   });
   app.use(accountApi.routes());
   app.use(accountConsoleRouter(deps).routes());
-  const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, signingKeys: deps.signingKeys, accounts: deps.accounts, dpopProofs: deps.dpopProofs });
+  const authenticate = createAdminAuthenticator({ issuer: deps.config.issuer, audience: deps.adminResource, verificationKeys: deps.keyRing.getKey, accounts: deps.accounts, dpopProofs: deps.dpopProofs });
   const admin = adminRouter({ deps, routes: adminRoutes, authenticate, logger: deps.logger, issuer: deps.config.issuer });
   app.use(admin.routes());
   app.use(admin.allowedMethods());

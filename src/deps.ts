@@ -1,5 +1,4 @@
 import { createRedisClient, type RedisClient } from './db/redis-connect.ts';
-import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
 import type { Config } from './config/schema.ts';
@@ -28,7 +27,11 @@ import { createProvider } from './oidc/provider.ts';
 import { createClientAdapter } from './oidc/client-adapter.ts';
 import { createClientValidator } from './oidc/client-validator.ts';
 import { accountConsoleClient } from './account/client.ts';
-import { loadSigningKeys } from './oidc/signing-keys.ts';
+import { createSigningKeyService, type SigningKeyService } from './oidc/keys/service.ts';
+import { createKeySealer, KeySealError } from './oidc/keys/sealing.ts';
+import { createKeyRing, type KeyRing } from './oidc/keys/key-ring.ts';
+import { followSigningKeys, type KeyFollower } from './oidc/keys/follow.ts';
+import { createProviderHolder, type ProviderHolder } from './oidc/provider-holder.ts';
 import { loadCookieKeys } from './oidc/cookie-keys.ts';
 import { createRedisAdapterFactory } from './oidc/adapters/redis.ts';
 import { createSqlAdapterFactory, deleteExpiredPayloads } from './oidc/adapters/sql.ts';
@@ -73,6 +76,15 @@ import { createRedisRefreshRotations, createSqlRefreshRotations, type RefreshRot
 import { watchProvider } from './oidc/diagnostics.ts';
 import { JWT_RECORD_MODEL } from './oidc/jwt-introspection.ts';
 import { createOutboundFetch, parseAllowList } from './http/outbound.ts';
+import { createJobQueue, type JobQueue } from './events/queue.ts';
+import { attachBackchannelLogout, BACKCHANNEL_LOGOUT_QUEUE, createBackchannelLogouts, queueDefinition } from './events/backchannel-logout.ts';
+import { createLogoutDelivery } from './events/backchannel-logout-delivery.ts';
+import type { AuditOutbox } from './audit/service.ts';
+import { createWebhookOutbox, webhookQueueDefinition, WEBHOOK_QUEUE } from './events/webhooks/outbox.ts';
+import { createWebhookService, type WebhookService } from './events/webhooks/service.ts';
+import { createWebhookSealer } from './events/webhooks/secret.ts';
+import { createWebhookDelivery } from './events/webhooks/delivery.ts';
+import { createAuditFeed, type AuditFeed } from './events/audit-feed.ts';
 import { createDpopProofChecker, type DpopProofChecker } from './http/dpop-proof.ts';
 import { signingAlgorithmChoices } from './oidc/algorithms.ts';
 
@@ -111,6 +123,8 @@ export interface Deps {
   audit: AuditLog;
   mailer: Mailer;
   background: Background;
+  /** Durable jobs: back-channel logout and webhook deliveries (src/events/queue.ts). */
+  jobs: JobQueue;
   revokeAccountState: RevokeAccountState;
   accountState: AccountStateStore;
   users: UserAdmin;
@@ -124,7 +138,12 @@ export interface Deps {
   accountLinks: AccountLinks;
   accountExport: AccountExporter;
   accountDeletion: AccountDeletion;
-  signingKeys: JWK[];
+  /** The signing keys' lifecycle: list, rotate, retire, the schedule (src/oidc/keys/service.ts). */
+  signingKeys: SigningKeyService;
+  /** The keys this instance publishes and verifies our own tokens with, following every change. */
+  keyRing: KeyRing;
+  /** The oidc-provider instances: `provider` forwards to the request's; a key change builds the next. */
+  providers: ProviderHolder;
   /** The admin API's own resource indicator (<issuer>/admin/api/v1). */
   adminResource: string;
   registrationEnabled: boolean;
@@ -139,9 +158,15 @@ export interface Deps {
   jwtAccessTokenRecords: Adapter;
   /** DPoP proofs sent to our own APIs (admin, account) with DPoP-bound tokens (src/http/dpop-proof.ts). */
   dpopProofs: DpopProofChecker;
+  /** Webhooks: the operators' settings and the signed deliveries of audit events (src/events/webhooks/). */
+  webhooks: WebhookService;
+  /** The audit trail as it grows, for `idp audit tail` and the admin API's event stream (src/events/audit-feed.ts). */
+  auditFeed: AuditFeed;
   close(): Promise<void>;
   /** What close() has not finished yet, by name, for a shutdown cut short (src/lifecycle.ts). */
   unclosed(): string[];
+  /** Shutdown begins (src/lifecycle.ts): the audit event streams end, so their connections can close. */
+  closing(): void;
 }
 
 /** Run by close(), in order; `label` names it when a shutdown deadline cuts it short. */
@@ -193,7 +218,10 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     }
 
     const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }) });
-    const audit = createAuditLog(db, logger);
+    // Webhook deliveries are queued with each event (src/events/webhooks/outbox.ts), once the
+    // outbox is made below, after the job queue and the config cache.
+    let webhookOutbox: AuditOutbox | null = null;
+    const audit = createAuditLog(db, logger, { outbox: () => webhookOutbox });
     const limiter = createLimiterFactory({ redis, db, prefix: config.redisKeyPrefix, clock });
     const protection = createLoginProtection(limiter, { lockout: config.lockout, perAccount: config.limits.loginFailuresPerAccount, perIp: config.limits.loginFailuresPerIp });
     const signIn = createSignInService({
@@ -219,7 +247,15 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     // Drained before the mailer and the database close: its tasks use both.
     const background = createBackground(logger);
     cleanups.unshift(labelled('background tasks', () => background.drain()));
-    const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db });
+    // Durable jobs (src/events/queue.ts): stopped before the database closes; what is running
+    // then is finished by this or another instance once its lease ends.
+    const jobs = createJobQueue({ db, logger, supervise: options.role === 'server' });
+    await jobs.start();
+    cleanups.unshift(labelled('job queue', () => jobs.stop(Math.floor(config.timeouts.shutdownMs / 2))));
+    // Back-channel logout: every session ended through the account state store is announced to
+    // its clients first (src/events/backchannel-logout.ts); the provider is made below, before any use.
+    const backchannelLogouts = createBackchannelLogouts({ jobs, provider: () => providers.current(), logger, definition: queueDefinition(config.backchannelLogout, config.timeouts.outboundMs) });
+    const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db, sessionsEnding: backchannelLogouts.sessionsEnding });
     const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
     const renderMail = createMailRenderer({ productName: config.branding.name, catalogue, theme });
     const selfService = createSelfService({
@@ -258,17 +294,34 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       }
       configCache = cache;
     }
+    webhookOutbox = createWebhookOutbox({ db, cache: configCache, jobs });
     const consents = createConsentService(db);
     const resources = createResourceService(db, configCache);
     const rbac = createRbacService(db, configCache);
-    const [signingKeys, cookieKeys, adminResource, , mfaKeys] = await Promise.all([
-      loadSigningKeys(db), loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer),
+    const [cookieKeys, adminResource, , mfaKeys] = await Promise.all([
+      loadCookieKeys(db, config.cookieKeys), options.role === 'server' ? ensureAdminResource(db, config.issuer) : adminResourceIndicator(config.issuer),
       options.role === 'server' ? ensureAccountResource(db, config.issuer) : undefined,
-      loadMfaKeys(db, config.mfaEncryptionKeys),
+      loadMfaKeys(db, config.encryptionKeys),
     ]);
-    if (config.production && !mfaKeys.configured && await hasSealedSecrets(db)) {
-      throw new ConfigError('NODE_ENV=production refuses development defaults: second-factor secrets exist, sealed with a generated key kept beside them: set MFA_ENCRYPTION_KEYS (32 random bytes, base64; `openssl rand -base64 32`), with the generated key from instance_secrets.mfa_keys last so existing secrets still open');
+    if (config.production && !mfaKeys.configured) {
+      // Private signing keys always exist, and a key kept beside them in the database protects nothing.
+      const sealedBefore = await hasSealedSecrets(db) || (await db.query('SELECT 1 FROM signing_keys WHERE private_jwk_sealed IS NOT NULL LIMIT 1')).rows.length > 0;
+      throw new ConfigError(`NODE_ENV=production refuses development defaults: private signing keys and second-factor secrets are sealed at rest with ENCRYPTION_KEYS (or its older name MFA_ENCRYPTION_KEYS): set it to 32 random bytes, base64 (\`openssl rand -base64 32\`)${sealedBefore ? ', with the generated key from instance_secrets.mfa_keys last so what is sealed already still opens' : ''}`);
     }
+    let keyFollower: KeyFollower | null = null;
+    const signingKeys = createSigningKeyService({
+      db, sealer: createKeySealer(mfaKeys.sealing), audit, clock, ttl: config.ttl,
+      schedule: { rotationSeconds: config.signingKeys.rotationDays * 86_400, prepublishSeconds: config.signingKeys.prepublishSeconds },
+      // This instance follows its own changes when they commit, not a notification later.
+      changed: () => keyFollower?.refresh().catch((error: unknown) => logger.warn({ err: error }, 'signing keys could not be read after a change; the follower tries again')),
+    });
+    await signingKeys.ensure();
+    const published = await signingKeys.loadPublished().catch((error: unknown) => {
+      throw error instanceof KeySealError ? new ConfigError(error.message) : error;
+    });
+    const keyRing = createKeyRing(published.jwks);
+    const webhookQueue = webhookQueueDefinition(config.webhooks, config.timeouts.outboundMs);
+    const webhooks = createWebhookService({ db, sealer: createWebhookSealer(mfaKeys.sealing), audit, jobs, clock, queue: webhookQueue });
     const mfa = createMfaService({ db, keys: mfaKeys, issuer: config.issuer, brandName: config.branding.name, clock });
     const webauthn = createWebAuthn({ db, issuer: config.issuer, brandName: config.branding.name, clock, challenges: attempts });
     // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
@@ -282,17 +335,56 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       logger,
     });
     cleanups.unshift(labelled('outbound connections', () => outboundFetch.close()));
-    const provider = createProvider({
-      config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys, cookieKeys, pages, logger, mfaPolicy, outboundFetch,
-      deviceFlowLimits: createDeviceFlowLimits(limiter, { wrongCodesPerIp: config.limits.deviceCodeFailuresPerIp, codeLifetimeSeconds: config.ttl.deviceCode }),
-    });
-    metrics?.instrumentProvider(provider);
-    watchProvider(provider, { logger, audit, background, metrics });
-    const clients = createClientService(db, createClientValidator(provider));
-    const users = createUserAdmin({ db, accounts, rbac, accountState, audit });
     // Where each provider session was used (browser, address, last use), beside the session itself.
     const devices = sessionDevices(stateAdapter(SESSION_DEVICE_MODEL), clock, config.ttl.session);
-    recordSessionDevices(provider, devices, logger);
+    const deviceFlowLimits = createDeviceFlowLimits(limiter, { wrongCodesPerIp: config.limits.deviceCodeFailuresPerIp, codeLifetimeSeconds: config.ttl.deviceCode });
+    // Every instance is built here, with everything attached to it: the first, and one per key
+    // change (src/oidc/provider-holder.ts).
+    const providers = createProviderHolder((keys) => {
+      const instance = createProvider({
+        config, stateAdapter, clientAdapter, jwtRecords, accounts, consents, resources, rbac, signingKeys: keys, cookieKeys, pages, logger, mfaPolicy, outboundFetch, deviceFlowLimits,
+      });
+      metrics?.instrumentProvider(instance);
+      watchProvider(instance, { logger, audit, background, metrics });
+      recordSessionDevices(instance, devices, logger);
+      attachBackchannelLogout(instance, backchannelLogouts, logger);
+      return instance;
+    }, keyRing.providerKeys);
+    const provider = providers.provider;
+    if (options.role === 'server') {
+      keyFollower = await followSigningKeys({
+        db, service: signingKeys, logger, clock, initial: published.records, listen: config.configCache.enabled,
+        onChange: (next) => {
+          keyRing.update(next.jwks);
+          providers.replace(next.jwks);
+        },
+      });
+      const follower = keyFollower;
+      cleanups.unshift(labelled('signing key follower', () => follower.close()));
+    }
+    if (options.role === 'server') {
+      await backchannelLogouts.ready();
+      await jobs.work(BACKCHANNEL_LOGOUT_QUEUE, createLogoutDelivery({ provider: () => providers.current(), outboundFetch, audit, logger, metrics }));
+      metrics?.watchBackchannelLogoutQueue(() => jobs.pending(BACKCHANNEL_LOGOUT_QUEUE));
+      // The workers stop before the outbound connections close (the later cleanup runs first), so
+      // a delivery under way at shutdown can finish; the job queue's own cleanup is then a no-op.
+      cleanups.unshift(labelled('job workers', () => jobs.stop(Math.floor(config.timeouts.shutdownMs / 2))));
+    }
+    if (options.role === 'server') {
+      // Stopped with the other workers (above). Two per instance on PostgreSQL, so one slow
+      // receiver does not hold up every other webhook's deliveries (the queue keeps each
+      // account's events in order); one on the embedded database, whose single backend they share.
+      await jobs.define(WEBHOOK_QUEUE, webhookQueue);
+      const deliver = createWebhookDelivery({
+        db, webhooks, audit, fetch: outboundFetch, logger, clock, count: metrics ? (result) => metrics.webhookDeliveries.inc({ result }) : undefined,
+      });
+      for (let worker = 0; worker < (db.embedded ? 1 : 2); worker++) await jobs.work(WEBHOOK_QUEUE, deliver);
+    }
+    // Its followers end first at shutdown (closing(), before the servers drain), again here.
+    const auditFeed = createAuditFeed({ db, logger });
+    cleanups.unshift(labelled('audit feed', () => auditFeed.close()));
+    const clients = createClientService(db, createClientValidator(provider));
+    const users = createUserAdmin({ db, accounts, rbac, accountState, audit });
     const deviceSessions = createSessionService({ accountState, devices, audit });
     const connectedApps = createConnectedApps({ db, provider, accountState, resources, jwtRecords, audit });
     const settings = createAccountSettings({
@@ -314,7 +406,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       accountDeletion: createAccountDeletion({ users }),
       federation,
       issuer: config.issuer,
-      signIn, selfService, audit, mailer, background, revokeAccountState, accountState, signingKeys, adminResource, mfa, webauthn,
+      signIn, selfService, audit, mailer, background, jobs, revokeAccountState, accountState, signingKeys, keyRing, providers, adminResource, mfa, webauthn,
       users,
       accountActivity: createAccountActivity(db),
       deviceSessions,
@@ -334,7 +426,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       configCache,
       jwtAccessTokenRecords: jwtRecords,
       // The algorithms discovery advertises for DPoP; iat within a minute: a brief window (RFC 9449 §11.1).
-      dpopProofs: createDpopProofChecker({ clock, limiter, algorithms: signingAlgorithmChoices(signingKeys).dPoPSigningAlgValues ?? [], windowSeconds: 60 }),
+      dpopProofs: createDpopProofChecker({ clock, limiter, algorithms: signingAlgorithmChoices(keyRing.providerKeys).dPoPSigningAlgValues ?? [], windowSeconds: 60 }),
       refreshRotations: redis ? createRedisRefreshRotations(redis, config.redisKeyPrefix) : createSqlRefreshRotations(db),
       async close() {
         for (const cleanup of cleanups) {
@@ -343,6 +435,11 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
         }
       },
       unclosed: () => cleanups.filter((cleanup) => !finished.has(cleanup)).map((cleanup) => cleanup.label ?? 'cleanup'),
+      webhooks,
+      auditFeed,
+      closing() {
+        void auditFeed.close();
+      },
     };
   } catch (error) {
     for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);

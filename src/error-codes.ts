@@ -86,6 +86,13 @@ export const errorCodes = {
   'permission.invalid_name': { status: 400, key: 'errors.admin.invalid' },
   'permission.unknown_scope': { status: 400, key: 'errors.admin.invalid' },
   'mfa.factor_not_found': { status: 404, key: 'errors.admin.not_found' },
+  // Signing keys (src/oidc/keys): an unknown kid; a second next key; the active key with no successor.
+  'key.not_found': { status: 404, key: 'errors.admin.not_found' },
+  'key.next_exists': { status: 409, key: 'errors.admin.conflict' },
+  'key.no_replacement': { status: 409, key: 'errors.admin.conflict' },
+  // Webhooks (src/events/webhooks): an unknown id; a URL or an event filter refused.
+  'webhook.not_found': { status: 404, key: 'errors.admin.not_found' },
+  'webhook.invalid': { status: 400, key: 'errors.admin.invalid' },
   'cli.password_missing': { status: 400, key: 'errors.admin.invalid' },
   'cli.password_twice': { status: 400, key: 'errors.admin.invalid' },
 

@@ -7,6 +7,8 @@ export interface Closable {
   close(): Promise<void>;
   /** What close() has not finished yet, by name. */
   unclosed?(): string[];
+  /** Shutdown begins: long-lived responses (the audit event stream) end, so their connections can close. */
+  closing?(): void;
 }
 
 const LATE = Symbol('late');
@@ -39,6 +41,7 @@ export function closeOnSignals(servers: Server[], resources: Closable, logger: L
     const started = performance.now();
     const left = () => deadlineMs - (performance.now() - started);
     logger.info({ signal, deadlineMs }, 'shutting down');
+    resources.closing?.();
     const drained = Promise.all(servers.map(async (server) => {
       const closed = once(server, 'close');
       server.close();

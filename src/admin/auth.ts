@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AdminActor, AdminScope } from './route.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { DpopProofError, type DpopProofChecker } from '../http/dpop-proof.ts';
@@ -70,9 +70,9 @@ export async function checkSenderConstraint(ctx: Context, presented: PresentedTo
  * tokens or, when bound to a key, with DPoP proofs (checkSenderConstraint). A person's token also
  * stops working as soon as the account is disabled or deleted.
  */
-export function createAdminAuthenticator(options: { issuer: string; audience: string; signingKeys: JWK[]; accounts: AccountService; dpopProofs: DpopProofChecker }) {
-  const publicKeys = options.signingKeys.map(({ kty, kid, alg, use, n, e, crv, x, y }) => ({ kty, kid, alg, use, n, e, crv, x, y }));
-  const keys = createLocalJWKSet({ keys: publicKeys as JWK[] });
+export function createAdminAuthenticator(options: { issuer: string; audience: string; verificationKeys: JWTVerifyGetKey; accounts: AccountService; dpopProofs: DpopProofChecker }) {
+  // The published keys of the moment (src/oidc/keys/key-ring.ts): a token signed before a rotation verifies until it expires.
+  const keys = options.verificationKeys;
   return async (ctx: Context): Promise<AdminActor> => {
     const presented = presentedToken(ctx, 'admin API');
     let payload;

@@ -27,7 +27,7 @@ const ADMIN_API: ApiDescription = {
 };
 
 /** The fields of a route the document needs; admin and account routes both have them. */
-export type DescribedRoute = Pick<AdminRoute, 'method' | 'path' | 'summary' | 'tag' | 'params' | 'query' | 'body' | 'response' | 'status'> & { scope: string };
+export type DescribedRoute = Pick<AdminRoute, 'method' | 'path' | 'summary' | 'tag' | 'params' | 'query' | 'body' | 'response' | 'status' | 'responseType'> & { scope: string };
 
 export function buildOpenApi(routes: DescribedRoute[], issuer: string, api: ApiDescription = ADMIN_API) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -51,7 +51,9 @@ export function buildOpenApi(routes: DescribedRoute[], issuer: string, api: ApiD
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
       responses: {
-        [status]: route.response ? { description: 'OK', content: { 'application/json': { schema: jsonSchema(route.response) } } } : { description: 'No content' },
+        [status]: route.responseType
+          ? { description: 'OK', content: { [route.responseType]: { schema: { type: 'string' } } } }
+          : route.response ? { description: 'OK', content: { 'application/json': { schema: jsonSchema(route.response) } } } : { description: 'No content' },
         400: errorResponse('Invalid input'),
         401: errorResponse('Missing, invalid or expired access token'),
         403: errorResponse(`The token lacks ${route.scope}`),

@@ -22,6 +22,8 @@ export interface AdminRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType
   response?: z.ZodType;
   /** Status of a success (default 200). */
   status?: number;
+  /** A success body that is not JSON, which the handler writes itself (the audit stream's text/event-stream). */
+  responseType?: string;
   handler: (input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; ctx: Context; deps: AdminDeps; actor: AdminActor }) => Promise<unknown>;
 }
 

@@ -41,7 +41,25 @@ export type AuditEventName =
   // The account console's sessions and connected apps (src/sessions, src/connected-apps).
   | 'session.revoked'
   | 'grant.scope_withdrawn'
-  | 'grant.revoked';
+  | 'grant.revoked'
+  // The signing keys' lifecycle (src/oidc/keys/service.ts): a next key published, one that
+  // starts signing, one that stops, one no longer published.
+  | 'key.rotated'
+  | 'key.activated'
+  | 'key.retired'
+  | 'key.removed'
+  // Webhooks (src/events/webhooks): an operator's changes, a test delivery asked for, and a
+  // delivery given up after its last retry.
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated'
+  | 'webhook.test'
+  | 'webhook.delivery_failed'
+  // Back-channel logout (src/events/backchannel-logout.ts): a logout token a relying party
+  // accepted, and one it never did (the last retry failed, or the address is refused).
+  | 'logout.backchannel_delivered'
+  | 'logout.backchannel_failed';
 
 export interface AuditEvent {
   event: AuditEventName;
@@ -71,10 +89,10 @@ export interface AuditRow {
 }
 
 /** Inserts one event; pass the transaction's client to record it with the change it describes. */
-export async function insertAuditEvent(db: Queryable, event: AuditEvent): Promise<void> {
-  await db.query(
+export async function insertAuditEvent(db: Queryable, event: AuditEvent): Promise<{ id: string; occurredAt: Date }> {
+  const { rows } = await db.query<{ id: string; occurred_at: Date }>(
     `INSERT INTO audit_events (event, reason, account_id, email, ip, user_agent, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING id, occurred_at`,
     [
       event.event,
       event.reason ?? null,
@@ -86,6 +104,7 @@ export async function insertAuditEvent(db: Queryable, event: AuditEvent): Promis
       event.details ? JSON.stringify(event.details) : null,
     ],
   );
+  return { id: String(rows[0]!.id), occurredAt: rows[0]!.occurred_at };
 }
 
 /** Newest first: the events for an email (or an account that has it now), since a time. */

@@ -9,6 +9,8 @@ import { LRUCache } from 'lru-cache';
 export const CONFIG_TABLES = [
   'clients', 'api_resources', 'client_resource_scopes', 'roles', 'permissions',
   'role_permissions', 'role_composites', 'client_roles', 'account_roles',
+  // Which webhooks an audit event goes to (src/events/webhooks/outbox.ts; its trigger is in migration 0025).
+  'webhooks',
 ] as const;
 
 const mentionsConfigTable = new RegExp(`\\b(?:${CONFIG_TABLES.join('|')})\\b`, 'i');

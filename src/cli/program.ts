@@ -8,6 +8,8 @@ import { registerResourceCommands } from './commands/resource.ts';
 import { registerSessionCommands } from './commands/session.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerKeyCommands } from './commands/keys.ts';
+import { registerWebhookCommands } from './commands/webhook.ts';
 
 /**
  * The `idp` command tree. Commander throws instead of exiting and prints no errors itself, so
@@ -16,7 +18,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
  */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('idp')
-    .description('administer the identity provider: users, roles, permissions, clients, API resources, sessions, audit trail, database')
+    .description('administer the identity provider: users, roles, permissions, clients, API resources, sessions, audit trail, webhooks, signing keys, database')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.io.stdout(text),
@@ -31,6 +33,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerResourceCommands(program, ctx);
   registerSessionCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerKeyCommands(program, ctx);
+  registerWebhookCommands(program, ctx);
   registerMigrateCommand(program, ctx);
   return program;
 }

@@ -32,7 +32,7 @@ export function redirectUriProblem(value: string, field: string): string | null 
 }
 
 /** Why a URL the provider will fetch or send people to is refused: https, or http on a loopback host. */
-function httpsUrlProblem(value: string, rule: string): string | null {
+export function httpsUrlProblem(value: string, rule: string): string | null {
   if (!URL.canParse(value)) return `"${value}" is not an absolute URL; ${rule}`;
   const url = new URL(value);
   if (url.username || url.password) return `"${value}" contains credentials; it must not contain user:password@`;

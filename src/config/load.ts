@@ -31,7 +31,10 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['REDIS_KEY_PREFIX', ['redisKeyPrefix'], String],
   ['DATA_DIR', ['dataDir'], String],
   ['COOKIE_KEYS', ['cookieKeys'], list],
+  ['ENCRYPTION_KEYS', ['encryptionKeys'], list],
   ['MFA_ENCRYPTION_KEYS', ['mfaEncryptionKeys'], list],
+  ['SIGNING_KEY_ROTATION_DAYS', ['signingKeys', 'rotationDays'], int],
+  ['SIGNING_KEY_PREPUBLISH_SECONDS', ['signingKeys', 'prepublishSeconds'], int],
   ['MFA_REQUIRED', ['mfa', 'required'], bool],
   ['MFA_REQUIRED_ROLES', ['mfa', 'requiredRoles'], list],
   ['MFA_TRUST_BROWSER_DAYS', ['mfa', 'trustBrowserDays'], int],
@@ -90,6 +93,12 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['UPSTREAM_TIMEOUT_MS', ['timeouts', 'upstreamMs'], int],
   ['OUTBOUND_TIMEOUT_MS', ['timeouts', 'outboundMs'], int],
   ['OUTBOUND_ALLOWED_HOSTS', ['outboundAllowedHosts'], list],
+  ['BACKCHANNEL_LOGOUT_RETRY_LIMIT', ['backchannelLogout', 'retryLimit'], int],
+  ['BACKCHANNEL_LOGOUT_RETRY_DELAY_SECONDS', ['backchannelLogout', 'retryDelaySeconds'], int],
+  ['BACKCHANNEL_LOGOUT_RETRY_DELAY_MAX_SECONDS', ['backchannelLogout', 'retryDelayMaxSeconds'], int],
+  ['WEBHOOK_RETRY_LIMIT', ['webhooks', 'retryLimit'], int],
+  ['WEBHOOK_RETRY_DELAY_SECONDS', ['webhooks', 'retryDelaySeconds'], int],
+  ['WEBHOOK_RETRY_DELAY_MAX_SECONDS', ['webhooks', 'retryDelayMaxSeconds'], int],
 ];
 
 
@@ -190,7 +199,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const mail = mailFromGiven ? parsed.mail : { ...parsed.mail, from: `${JSON.stringify(parsed.branding.name)} <no-reply@localhost>` };
   const themeDir = parsed.themeDir === undefined ? undefined : resolve(cwd, parsed.themeDir);
   checkTheme(themeDir, parsed.branding.logoUrl);
-  const config: Config = { ...parsed, mail, dataDir: resolve(cwd, parsed.dataDir), themeDir, issuer, production };
+  // MFA_ENCRYPTION_KEYS is the older name of ENCRYPTION_KEYS: either works, both only when they agree.
+  if (parsed.encryptionKeys && parsed.mfaEncryptionKeys && parsed.encryptionKeys.join(',') !== parsed.mfaEncryptionKeys.join(',')) {
+    throw new ConfigError('invalid configuration: encryptionKeys: ENCRYPTION_KEYS and MFA_ENCRYPTION_KEYS (its older name) are both set, to different keys: keep ENCRYPTION_KEYS only');
+  }
+  const encryptionKeys = parsed.encryptionKeys ?? parsed.mfaEncryptionKeys;
+  const config: Config = { ...parsed, encryptionKeys, mfaEncryptionKeys: encryptionKeys, mail, dataDir: resolve(cwd, parsed.dataDir), themeDir, issuer, production };
   for (const entry of config.outboundAllowedHosts) {
     const problem = allowListEntryProblem(entry, production);
     if (problem) throw new ConfigError(`invalid configuration: outboundAllowedHosts (OUTBOUND_ALLOWED_HOSTS): ${problem}`);

@@ -179,6 +179,15 @@ const logoUrl = z.string().refine((value) => {
   return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHosts.has(url.hostname));
 }, 'must be an https URL (plain http only on a loopback address) or a theme image /assets/theme/<file>.(svg|png|jpg|webp|gif|ico)');
 
+const sealingKeys = z.array(z.string().refine((value) => {
+  try {
+    parseSecretKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'each key must be 32 random bytes in base64: generate one with `openssl rand -base64 32`')).min(1).optional();
+
 const brandingSchema = z.strictObject({
   // One short line: it goes into titles, headers and mail text.
   name: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'one line of visible characters').default('Sign-in'),
@@ -208,18 +217,24 @@ export const configSchema = z.strictObject({
   redisKeyPrefix: z.string().default('idp:'),
   dataDir: z.string().min(1).default('./data'),
   /**
-   * Keys that seal second-factor secrets at rest (src/mfa/secret-box.ts), 32 bytes base64 each,
-   * newest first; older ones still open what they sealed. Unset: one is generated and kept in the
-   * database, for development; production refuses that once any secret exists.
+   * Keys that seal secrets at rest: private signing keys (src/oidc/keys/sealing.ts) and
+   * second-factor secrets (src/mfa/secret-box.ts), 32 bytes base64 each, newest first; older
+   * ones still open what they sealed. Unset: one is generated and kept in the database, for
+   * development; production refuses that.
    */
-  mfaEncryptionKeys: z.array(z.string().refine((value) => {
-    try {
-      parseSecretKey(value);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'each key must be 32 random bytes in base64: generate one with `openssl rand -base64 32`')).min(1).optional(),
+  encryptionKeys: sealingKeys,
+  /** The older name of encryptionKeys (MFA_ENCRYPTION_KEYS), still read; the loader folds it in. */
+  mfaEncryptionKeys: sealingKeys,
+  /**
+   * The signing keys' lifecycle (src/oidc/keys/): with `rotationDays` > 0, once the active key
+   * has signed that many days a next key is published, and it signs from `prepublishSeconds`
+   * later, so relying parties caching the JWKS (for less than that, see /jwks's Cache-Control)
+   * know it first. 0: keys change only by `idp keys rotate`.
+   */
+  signingKeys: z.strictObject({
+    rotationDays: z.number().int().min(0).max(3650).default(0),
+    prepublishSeconds: z.number().int().min(1).max(90 * 86_400).default(86_400),
+  }).default({ rotationDays: 0, prepublishSeconds: 86_400 }),
   /**
    * Who must sign in with a second factor (src/mfa/policy.ts): everyone, or holders of the given
    * roles (effective, so composites count); a client asks for more with `minimum_acr`. People
@@ -313,6 +328,28 @@ export const configSchema = z.strictObject({
    * production only (src/http/outbound.ts).
    */
   outboundAllowedHosts: z.array(z.string().trim().min(1).max(300)).max(200).default([]),
+  /**
+   * Back-channel logout deliveries (src/events/backchannel-logout.ts): a failed one is tried
+   * again `retryLimit` times, the first after `retryDelaySeconds` (1-2x that, with jitter), each
+   * later one about twice as long, at most `retryDelayMaxSeconds`. The defaults try for about an
+   * hour (5 s, 10 s, 20 s, ... 10 min, 10 min, ...), then give up (audited).
+   */
+  backchannelLogout: z.strictObject({
+    retryLimit: z.number().int().min(0).max(50).default(12),
+    retryDelaySeconds: z.number().int().min(1).max(3600).default(5),
+    retryDelayMaxSeconds: z.number().int().min(1).max(86_400).default(600),
+  }).default({ retryLimit: 12, retryDelaySeconds: 5, retryDelayMaxSeconds: 600 }),
+  /**
+   * Webhook deliveries (src/events/webhooks/): a failed one is tried again `retryLimit` times,
+   * the first after `retryDelaySeconds` (1-2x that, with jitter), each later one about twice as
+   * long, at most `retryDelayMaxSeconds`. The defaults try for about half an hour (5 s, 10 s,
+   * 20 s, ... 10 min), then give up (audited as webhook.delivery_failed) and go on with the next.
+   */
+  webhooks: z.strictObject({
+    retryLimit: z.number().int().min(0).max(50).default(8),
+    retryDelaySeconds: z.number().int().min(1).max(3600).default(5),
+    retryDelayMaxSeconds: z.number().int().min(1).max(86_400).default(600),
+  }).default({ retryLimit: 8, retryDelaySeconds: 5, retryDelayMaxSeconds: 600 }),
   /** Sign-in with Google, GitHub or OpenID Connect providers; one button per entry, in order. */
   upstreams: z.array(upstreamSchema).default([]).superRefine((upstreams, ctx) => {
     const seen = new Set<string>();
@@ -325,6 +362,12 @@ export const configSchema = z.strictObject({
   // Settings that are each valid but cannot work together.
   if (config.lockout.stepSeconds > config.lockout.maxSeconds) {
     ctx.addIssue({ code: 'custom', path: ['lockout', 'stepSeconds'], message: `the first lock (${config.lockout.stepSeconds} s) cannot be longer than lockout.maxSeconds (${config.lockout.maxSeconds} s)` });
+  }
+  if (config.backchannelLogout.retryDelaySeconds > config.backchannelLogout.retryDelayMaxSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['backchannelLogout', 'retryDelaySeconds'], message: `the first retry delay cannot be longer than backchannelLogout.retryDelayMaxSeconds (${config.backchannelLogout.retryDelayMaxSeconds} s)` });
+  }
+  if (config.webhooks.retryDelaySeconds > config.webhooks.retryDelayMaxSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['webhooks', 'retryDelaySeconds'], message: `the first retry delay cannot be longer than webhooks.retryDelayMaxSeconds (${config.webhooks.retryDelayMaxSeconds} s)` });
   }
   if (config.refreshTokenGraceSeconds >= config.ttl.refreshToken) {
     ctx.addIssue({ code: 'custom', path: ['refreshTokenGraceSeconds'], message: `must be shorter than ttl.refreshToken (${config.ttl.refreshToken} s)` });

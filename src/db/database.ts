@@ -106,6 +106,8 @@ function wrap(client: pg.PoolClient | pg.Pool | pg.Client, embedded: boolean, ob
           if (pending) pending.push(text);
           else observed.writes(text);
         }
+        // Several statements in one text answer with one result each: their rows, in order.
+        if (Array.isArray(result)) return { rows: (result as pg.QueryResult[]).flatMap((part) => part.rows ?? []) as R[], rowCount: (result as pg.QueryResult[]).reduce((sum, part) => sum + (part.rowCount ?? 0), 0) };
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       } catch (error) {
         if (onBroken && !leavesConnectionUsable(error)) onBroken(error as Error);

@@ -1,3 +1,4 @@
+import { installJobQueue } from '../events/queue.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,8 @@ export async function migrate(db: Database, migrations: Migration[] = readMigrat
         }
         done.push(`${migration.version}_${migration.name}`);
       }
+      // The durable job queue's own schema (src/events/queue.ts), versioned by pg-boss itself.
+      await installJobQueue(conn);
       return done;
     } finally {
       await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);

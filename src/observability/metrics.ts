@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -23,6 +23,12 @@ export interface Metrics extends LoginRecorder {
   readonly configCacheLookups: Counter<'result'>;
   /** Used authorization codes and refresh tokens presented again (the grant is revoked). */
   readonly tokenReplays: Counter<'token'>;
+  /** Back-channel logout attempts by result: delivered, retry (a later attempt follows), failed (none does). */
+  readonly backchannelLogoutDeliveries: Counter<'result'>;
+  /** Reads the back-channel logout queue's depth at each scrape (src/events/backchannel-logout.ts). */
+  watchBackchannelLogoutQueue(pending: () => Promise<number>): void;
+  /** Webhook delivery attempts by result: delivered, retry (a later attempt follows), failed (the last; audited), skipped (webhook deleted or disabled). */
+  readonly webhookDeliveries: Counter<'result'>;
   /** The database observer hook (see Database.setObserver). */
   observeQuery(operation: string, seconds: number, ok: boolean): void;
   /** Counts the tokens oidc-provider issues, by grant type. */
@@ -114,8 +120,34 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const backchannelLogoutDeliveries = new Counter({
+    name: 'idp_backchannel_logout_deliveries_total',
+    help: 'Back-channel logout token deliveries by result: delivered, retry (failed, tried again later), failed (the last attempt, or one that cannot succeed; audited).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const webhookDeliveries = new Counter({
+    name: 'idp_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result: delivered, retry (failed, tried again later), failed (the last attempt; audited as webhook.delivery_failed), skipped (the webhook was deleted or disabled meanwhile).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  let backchannelLogoutPending: (() => Promise<number>) | null = null;
+  new Gauge({
+    name: 'idp_backchannel_logout_queued',
+    help: 'Back-channel logout tokens waiting to be delivered (new, or between retries), across all instances.',
+    registers,
+    async collect() {
+      // A scrape while the database is down still answers, without this one.
+      if (backchannelLogoutPending) this.set(await backchannelLogoutPending().catch(() => Number.NaN));
+    },
+  });
+
   return {
-    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups, tokenReplays,
+    registry, httpRequestDuration, tokensIssued, logins, dbQueryDuration, adapterOperationDuration, configCacheLookups, tokenReplays, backchannelLogoutDeliveries, webhookDeliveries,
+    watchBackchannelLogoutQueue(pending) {
+      backchannelLogoutPending = pending;
+    },
     recordLogin(method, outcome) {
       logins.inc({ method, outcome });
     },

@@ -7,7 +7,7 @@ export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post',
 /**
  * The algorithms a client may use for what it signs (client assertions, request objects, DPoP
  * proofs) and may ask of us for its ID tokens. Discovery advertises these lists, so each holds only
- * what works: ID tokens only in algorithms we hold a key for (src/oidc/signing-keys.ts); HS256 only
+ * what works: ID tokens only in algorithms we hold a key for (src/oidc/keys/); HS256 only
  * where a client secret is the key (client_secret_jwt, request objects of secret-holding clients).
  */
 export function signingAlgorithmChoices(signingKeys: readonly JWK[]): NonNullable<Configuration['enabledJWA']> {

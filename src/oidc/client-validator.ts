@@ -10,8 +10,9 @@ import { AppError } from '../errors.ts';
  */
 export function createClientValidator(provider: Provider) {
   type BuiltClient = { metadata(): Record<string, unknown> };
-  const Client = provider.Client as unknown as (new (metadata: ClientMetadata) => BuiltClient) & { validate(metadata: ClientMetadata): Promise<void> };
   return async (metadata: ClientMetadata): Promise<void> => {
+    // Looked up on each call: a key change replaces the provider (src/oidc/provider-holder.ts).
+    const Client = provider.Client as unknown as (new (metadata: ClientMetadata) => BuiltClient) & { validate(metadata: ClientMetadata): Promise<void> };
     let recognised: Record<string, unknown>;
     try {
       recognised = new Client(metadata).metadata();

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
@@ -44,10 +44,9 @@ export interface JwtIntrospection {
   (ctx: Context, runProvider: () => Promise<unknown>): Promise<void>;
 }
 
-export function createJwtIntrospection(deps: { provider: Provider; issuer: string; signingKeys: JWK[]; records: Adapter }): JwtIntrospection {
-  // Public halves only: the JWK set verifies, it never signs.
-  const publicKeys = deps.signingKeys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, k: _k, ...publicPart }) => publicPart);
-  const keys = createLocalJWKSet({ keys: publicKeys });
+export function createJwtIntrospection(deps: { provider: Provider; issuer: string; verificationKeys: JWTVerifyGetKey; records: Adapter }): JwtIntrospection {
+  // Public halves of the published keys of the moment (src/oidc/keys/key-ring.ts).
+  const keys = deps.verificationKeys;
 
   async function active(token: string, caller: { clientId: string; clientAuthMethod: string }): Promise<JWTPayload | null> {
     let payload: JWTPayload;

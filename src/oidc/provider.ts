@@ -173,6 +173,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       userinfo: { enabled: true },
       registration: { enabled: false },
+      // OpenID Back-Channel Logout 1.0: clients register backchannel_logout_uri (and
+      // backchannel_logout_session_required); deliveries are queued, durable and retried
+      // (src/events/backchannel-logout.ts replaces oidc-provider's one-shot POST per instance).
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         // The question names the application that asked (from id_token_hint or client_id). Which

@@ -69,7 +69,8 @@ export function createSessionService(deps: { accountState: AccountStateStore; de
   /**
    * Every session a person ends goes through here: the provider session, the grants it
    * authorized with their tokens (as the admin API's revocation does), and its device record.
-   * Back-channel logout (OpenID Back-Channel Logout 1.0), when it comes, is sent from here.
+   * Back-channel logout (OpenID Back-Channel Logout 1.0) is queued by revokeSession itself,
+   * before the session is deleted, as on every other way a session ends (src/events/backchannel-logout.ts).
    */
   async function endSession(accountId: string, session: Pick<AccountSession, 'id' | 'uid'>): Promise<boolean> {
     const ended = await accountState.revokeSession(accountId, session.id);

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Account } from '../../accounts/repository.ts';
 import type { AccountService } from '../../accounts/service.ts';
 import { AdminAuthError, checkSenderConstraint, presentedToken } from '../../admin/auth.ts';
@@ -22,9 +22,9 @@ export interface AccountCaller {
  * working when the account is disabled or gone, and when the account's sessions were revoked
  * after it was issued (a password reset, "sign out everywhere"), as refresh tokens do.
  */
-export function createAccountApiAuthenticator(options: { issuer: string; audience: string; signingKeys: JWK[]; accounts: AccountService; dpopProofs: DpopProofChecker }) {
-  const publicKeys = options.signingKeys.map(({ kty, kid, alg, use, n, e, crv, x, y }) => ({ kty, kid, alg, use, n, e, crv, x, y }));
-  const keys = createLocalJWKSet({ keys: publicKeys as JWK[] });
+export function createAccountApiAuthenticator(options: { issuer: string; audience: string; verificationKeys: JWTVerifyGetKey; accounts: AccountService; dpopProofs: DpopProofChecker }) {
+  // The published keys of the moment (src/oidc/keys/key-ring.ts), as for the admin API.
+  const keys = options.verificationKeys;
   return async (ctx: Context): Promise<AccountCaller> => {
     const presented = presentedToken(ctx, 'account API');
     let payload;

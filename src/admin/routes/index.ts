@@ -6,6 +6,9 @@ import { permissionsRoutes } from './permissions.ts';
 import { clientsRoutes } from './clients.ts';
 import { resourcesRoutes } from './resources.ts';
 import { statsRoutes } from './stats.ts';
+import { keysRoutes } from './keys.ts';
+import { webhooksRoutes } from './webhooks.ts';
+import { auditRoutes } from './audit.ts';
 
 /** Every admin API operation; the OpenAPI document lists exactly these. */
 export const adminRoutes: AdminRoute[] = [
@@ -16,4 +19,7 @@ export const adminRoutes: AdminRoute[] = [
   ...clientsRoutes,
   ...resourcesRoutes,
   ...statsRoutes,
+  ...keysRoutes,
+  ...webhooksRoutes,
+  ...auditRoutes,
 ];

@@ -1,32 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { StoredAuditEvent } from '../../audit/repository.ts';
+import { auditEventView, type AuditEventView } from '../../audit/view.ts';
+import { passes } from '../../events/audit-feed.ts';
 import type { CliContext } from '../context.ts';
 import { emit, table } from '../output.ts';
+import { eventPatterns } from './webhook.ts';
 
-/** What the CLI shows of an audit event: every column, with the id as a string and the time as ISO. */
-export interface AuditEventView {
-  id: string;
-  occurredAt: string;
-  event: string;
-  reason: string | null;
-  accountId: string | null;
-  email: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  details: Record<string, unknown> | null;
-}
-
-export const auditEventView = (event: StoredAuditEvent): AuditEventView => ({
-  id: String(event.id),
-  occurredAt: event.occurredAt.toISOString(),
-  event: event.event,
-  reason: event.reason,
-  accountId: event.accountId,
-  email: event.email,
-  ip: event.ip,
-  userAgent: event.userAgent,
-  details: event.details,
-});
+export { auditEventView, type AuditEventView };
 
 const sinceFormats = 'expected an ISO 8601 date or date-time (2026-11-01, 2026-11-01T12:00:00Z) or a duration back from now (30s, 30m, 12h, 7d)';
 
@@ -87,4 +66,46 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
         : 'no events';
       emit(ctx.io, opts.json, events, human);
     });
+
+  audit.command('tail')
+    .description('print each new audit event as it is recorded, until interrupted (Ctrl-C)')
+    .option('--email <email>', 'only events about this address, or about the account that has it (case-insensitive)')
+    .option('--events <list>', 'comma-separated event names and prefixes, e.g. login.failed,account.*', eventPatterns)
+    .option('--json', 'print one JSON object per line')
+    .action(async (opts: { email?: string; events?: string[]; json?: boolean }) => {
+      await ctx.withDeps(async (deps) => {
+        const account = opts.email ? await deps.accounts.findByEmail(opts.email) : null;
+        const filter = { events: opts.events ?? [], email: opts.email, accountId: account?.id ?? null };
+        const follower = deps.auditFeed.follow({
+          after: await deps.auditFeed.latestId(),
+          onEvent(event) {
+            if (!passes(filter, event)) return;
+            const view = auditEventView(event);
+            ctx.io.stdout(`${opts.json ? JSON.stringify(view) : tailLine(view)}\n`);
+          },
+        });
+        ctx.io.stderr('following the audit trail; Ctrl-C to stop\n');
+        await interrupted();
+        follower.close();
+      });
+    });
+}
+
+/** One event on one line: time, event, reason, email, account, address, details. */
+function tailLine(view: AuditEventView): string {
+  return [view.occurredAt, view.event, view.reason, view.email, view.accountId, view.ip, view.details ? JSON.stringify(view.details) : null]
+    .map((cell) => cell || '-').join('  ');
+}
+
+/** Resolves on SIGINT or SIGTERM: tail runs until then, and closes what it opened. */
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }

@@ -56,6 +56,20 @@ export interface AccountGrant {
   expiresAt: Date | null;
 }
 
+/** A session about to end: the `sid` each client signed in through it was given (oidc-provider's session.sidFor). */
+export interface EndingSession {
+  uid: string;
+  /** Client id → that client's sid for this session. */
+  sids: Record<string, string>;
+}
+
+/**
+ * Told of an account's sessions just before they are deleted, on every way they end here
+ * (console, admin API, CLI, password reset and change, disabling, deleting): back-channel logout
+ * (src/events/backchannel-logout.ts). A failure stops the deletion: nothing ends unannounced.
+ */
+export type SessionsEnding = (accountId: string, sessions: EndingSession[]) => Promise<void>;
+
 /** What an admin can see and end of one account's provider state, without scanning the store. */
 export interface AccountStateStore {
   /** Live sessions of every account (for statistics), without a scan. */
@@ -159,6 +173,15 @@ function toSession({ id, payload }: AccountRecord): AccountSession {
   };
 }
 
+function toEnding({ payload }: AccountRecord): EndingSession {
+  const authorizations = isObject(payload.authorizations) ? payload.authorizations : {};
+  const sids: Record<string, string> = {};
+  for (const [clientId, authorization] of Object.entries(authorizations)) {
+    if (isObject(authorization) && typeof authorization.sid === 'string') sids[clientId] = authorization.sid;
+  }
+  return { uid: typeof payload.uid === 'string' ? payload.uid : '', sids };
+}
+
 function toGrant({ id, payload, lastUsedIat }: AccountGrantRecord): AccountGrant {
   const record = payload as Record<string, unknown>;
   const openid = isObject(record.openid) ? record.openid : {};
@@ -198,9 +221,15 @@ function newestFirst(a: { id: string; createdAt: Date | null }, b: { id: string;
  * Every method throws a TypeError for an empty accountId; an empty session or grant id is simply
  * not found.
  */
-export function createAccountStateStore(options: { redis: RedisClient | null; prefix: string; db: Database }): AccountStateStore {
-  const { redis, prefix, db } = options;
+export function createAccountStateStore(options: { redis: RedisClient | null; prefix: string; db: Database; sessionsEnding?: SessionsEnding }): AccountStateStore {
+  const { redis, prefix, db, sessionsEnding } = options;
   const backend = redis ? redisBackend(redis, prefix) : sqlBackend(db);
+  // Before the deletion, not after: a process that stops between the two has then announced a
+  // logout that did not happen (the relying party signs the person out a little early, and the
+  // session still ends with the next attempt), never ended a session that nobody hears of.
+  const announce = async (accountId: string, records: AccountRecord[]) => {
+    if (sessionsEnding && records.length) await sessionsEnding(accountId, records.map(toEnding));
+  };
   return {
     async listSessions(accountId) {
       return (await backend.findSessions(accountId)).map(toSession).sort(newestFirst);
@@ -208,12 +237,16 @@ export function createAccountStateStore(options: { redis: RedisClient | null; pr
     async listGrants(accountId) {
       return (await backend.findGrants(accountId)).map(toGrant).sort(newestFirst);
     },
-    revokeSession: (accountId, sessionId) => backend.revokeSession(accountId, sessionId),
+    async revokeSession(accountId, sessionId) {
+      if (sessionsEnding) await announce(accountId, (await backend.findSessions(accountId)).filter((record) => record.id === sessionId));
+      return backend.revokeSession(accountId, sessionId);
+    },
     revokeGrant: (accountId, grantId) => backend.revokeGrant(accountId, grantId),
     async revokeAll(accountId) {
       // First the line in the sand, then the deletion: whatever an in-flight request writes back
       // after either is already refused (src/oidc/find-account.ts).
       await updateSessionsValidAfter(db, accountId, Date.now());
+      if (sessionsEnding) await announce(accountId, await backend.findSessions(accountId));
       return backend.revokeAll(accountId);
     },
     countActiveSessions: () => (redis ? countActiveSessionsRedis(redis, prefix) : countActiveSessionsSql(db)),
