@@ -217,7 +217,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       cleanups.unshift(labelled('cleanup timer', () => clearInterval(timer)));
     }
 
-    const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }) });
+    // The audit log is made a moment later; the service asks for it only when it records.
+    const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }), audit: () => audit });
     // Webhook deliveries are queued with each event (src/events/webhooks/outbox.ts), once the
     // outbox is made below, after the job queue and the config cache.
     let webhookOutbox: AuditOutbox | null = null;

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { hashPassword, verifyPassword, needsRehash, decoyVerify, PASSWORD_MAX_LENGTH } from './password.ts';
 import { createPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import { insertAuditEvent } from '../audit/repository.ts';
+import type { AuditLog } from '../audit/service.ts';
 import {
   findAccountByEmail, findAccountById, findAccountWithRolesById, insertAccount, listAccountsWithRoles, updateAccountDisabled, updateAccountPasswordHash,
   type Account,
@@ -55,7 +56,11 @@ export type CredentialCheck = { ok: true; account: Account } | { ok: false; reas
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
-export function createAccountService(db: Database, options: { passwordPolicy?: PasswordPolicy } = {}) {
+/**
+ * `audit`: where an operator's password change is recorded (with its webhooks); without it, the
+ * event goes straight to the table (tests that build the service alone).
+ */
+export function createAccountService(db: Database, options: { passwordPolicy?: PasswordPolicy; audit?: () => Pick<AuditLog, 'record'> } = {}) {
   const policy = options.passwordPolicy ?? createPasswordPolicy();
 
   /** Throws account.invalid_password with what to change when the policy refuses the password. */
@@ -142,7 +147,8 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
       const hash = await hashPassword(password);
       await db.transaction(async (tx) => {
         await updateAccountPasswordHash(tx, account.id, hash);
-        await insertAuditEvent(tx, { event: 'password.changed', reason: 'set_by_operator', accountId: account.id, email: account.email, details: context.actor ? { actor: context.actor } : null });
+        const event = { event: 'password.changed', reason: 'set_by_operator', accountId: account.id, email: account.email, details: context.actor ? { actor: context.actor } : null } as const;
+        await (options.audit ? options.audit().record(event, tx) : insertAuditEvent(tx, event));
       });
       return account;
     },

@@ -12,6 +12,9 @@ import { buildOpenApi } from './openapi.ts';
 
 export const ADMIN_BASE = '/admin/api/v1';
 
+/** Route tags whose changes are audited here as `admin.changed`; the others audit themselves. */
+const CONFIGURATION_TAGS = new Set(['clients', 'roles', 'permissions', 'resources']);
+
 /** zod's first issue as one line naming the field: "body.email: Invalid email address". */
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
   if (!schema) return undefined as z.output<T>;
@@ -51,6 +54,16 @@ export function adminRouter(options: { deps: AdminDeps; routes: AdminRoute[]; au
       const query = parse(definition.query, ctx.query, 'query');
       const body = parse(definition.body, (ctx.request as { body?: unknown }).body ?? {}, 'body');
       const result = await definition.handler({ params, query, body, ctx, deps: options.deps, actor });
+      // Configuration changes have no audit event of their own (users, sessions, keys and webhooks do).
+      if (definition.method !== 'get' && CONFIGURATION_TAGS.has(definition.tag)) {
+        await options.deps.audit.record({
+          event: 'admin.changed',
+          reason: definition.tag,
+          accountId: actor.subject,
+          ip: ctx.ip,
+          details: { operation: `${definition.method.toUpperCase()} ${definition.path}`, params: params ?? null, actor: actor.subject ? 'admin_api' : `client:${actor.clientId}` },
+        });
+      }
       ctx.status = definition.status ?? (result === undefined ? 204 : 200);
       if (result !== undefined) ctx.body = result;
     };

@@ -58,6 +58,9 @@ export type AuditEventName =
   | 'webhook.delivery_failed'
   // Back-channel logout (src/events/backchannel-logout.ts): a logout token a relying party
   // accepted, and one it never did (the last retry failed, or the address is refused).
+  // A change to clients, roles, permissions or API resources, by the admin API or the CLI
+  // (src/admin/router.ts, src/cli/context.ts): which operation, by whom; never the values sent.
+  | 'admin.changed'
   | 'logout.backchannel_delivered'
   | 'logout.backchannel_failed';
 

@@ -19,7 +19,17 @@ export interface CliContext {
   withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T>;
   /** Applies pending migrations and returns the names of those it applied. */
   migrate(): Promise<string[]>;
+  /** The command being run, as words (['client', 'create']); set by the program before it runs. */
+  command: string[];
 }
+
+/**
+ * Commands that change clients, roles, permissions or API resources: audited as `admin.changed`
+ * once they succeed (the other groups' commands record events of their own).
+ */
+const CONFIGURATION_GROUPS = new Set(['client', 'role', 'resource', 'permission']);
+const READS = new Set(['list', 'show']);
+const changesConfiguration = (command: string[]) => command.length === 2 && CONFIGURATION_GROUPS.has(command[0]!) && !READS.has(command[1]!);
 
 /**
  * Logs go to stderr so stdout holds only the command's result (`--json` output stays parseable).
@@ -32,15 +42,20 @@ async function createCliLogger(config: Config, env: Env): Promise<Logger> {
 
 export function createCliContext(options: { env: Env; cwd: string; io: CliIo }): CliContext {
   const { env, cwd, io } = options;
-  return {
+  const context: CliContext = {
     io,
+    command: [],
     async withDeps(fn) {
       const config = loadConfig(env, cwd);
       // Loaded on demand so `--help` and usage errors answer without loading the provider.
       const { buildDeps } = await import('../deps.ts');
       const deps = await buildDeps(config, { role: 'cli', logger: await createCliLogger(config, env) });
       try {
-        return await fn(deps);
+        const result = await fn(deps);
+        if (changesConfiguration(context.command)) {
+          await deps.audit.record({ event: 'admin.changed', reason: context.command[0]!, details: { operation: `idp ${context.command.join(' ')}`, actor: 'cli' } });
+        }
+        return result;
       } finally {
         await deps.close();
       }
@@ -58,4 +73,5 @@ export function createCliContext(options: { env: Env; cwd: string; io: CliIo }):
       }
     },
   };
+  return context;
 }

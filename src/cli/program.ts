@@ -26,6 +26,12 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: () => undefined,
       outputError: () => undefined,
     });
+  // Which command runs, for the audit of configuration changes (src/cli/context.ts).
+  program.hook('preAction', (_program, action) => {
+    const words: string[] = [];
+    for (let command: Command | null = action; command && command !== program; command = command.parent) words.unshift(command.name());
+    ctx.command = words;
+  });
   registerUserCommands(program, ctx);
   registerRoleCommands(program, ctx);
   registerPermissionCommands(program, ctx);

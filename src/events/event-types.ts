@@ -14,7 +14,7 @@ export const auditEventNames = [
   'session.revoked', 'grant.scope_withdrawn', 'grant.revoked',
   'key.rotated', 'key.activated', 'key.retired', 'key.removed',
   'webhook.created', 'webhook.updated', 'webhook.deleted', 'webhook.secret_rotated', 'webhook.test', 'webhook.delivery_failed',
-  'logout.backchannel_delivered', 'logout.backchannel_failed',
+  'logout.backchannel_delivered', 'logout.backchannel_failed', 'admin.changed',
 ] as const satisfies readonly AuditEventName[];
 
 // Fails to compile when AuditEventName gains a name this list lacks.

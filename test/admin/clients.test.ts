@@ -266,6 +266,24 @@ describe('admin API: clients', () => {
     expect((await call('GET', '/clients/ops-reader')).body.roles).toEqual(['admin']);
   });
 
+  it('audits each change as admin.changed with the operation and the caller, never the values sent', async () => {
+    await call('POST', '/clients', { id: 'audited', grantTypes: ['client_credentials'] });
+    await call('PATCH', '/clients/audited', { name: 'Audited' });
+    await call('POST', '/clients/audited/secret');
+    await call('DELETE', '/clients/audited');
+    await call('GET', '/clients');
+    const events = (await app.deps.audit.list({ limit: 500 })).filter((event) => event.event === 'admin.changed' && JSON.stringify(event.details).includes('audited'));
+    expect(events.map((event) => (event.details as { operation: string }).operation).reverse()).toEqual([
+      'PATCH /clients/:id', 'POST /clients/:id/secret', 'DELETE /clients/:id',
+    ]);
+    const created = (await app.deps.audit.list({ limit: 500 })).filter((event) => event.event === 'admin.changed' && (event.details as { operation: string }).operation === 'POST /clients');
+    expect(created.length).toBeGreaterThan(0);
+    for (const event of events) {
+      expect(event).toMatchObject({ reason: 'clients', details: { params: { id: 'audited' }, actor: 'client:ops-admin' } });
+      expect(JSON.stringify(event.details)).not.toMatch(/"secret":|Audited/);
+    }
+  });
+
   it('names the client schemas in the OpenAPI document', async () => {
     const document = await adminCall(app, null, 'GET', '/openapi.json');
     const text = JSON.stringify(document.body.paths);

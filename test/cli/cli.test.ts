@@ -398,7 +398,12 @@ describe('idp CLI', { timeout: 240_000 }, () => {
     const times = events.map((e) => Date.parse(e.occurredAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
     // `user set-password` above recorded its change in the same transaction.
-    const known = events.filter((e) => e.email !== 'ann@example.com' || e.event === 'password.changed');
+    // Client, role, resource and permission commands above each left an admin.changed event.
+    const changes = events.filter((e) => e.event === 'admin.changed');
+    expect(changes.map((e) => (e.details as { operation: string }).operation)).toEqual(expect.arrayContaining(['idp client create', 'idp client update', 'idp client delete', 'idp resource create', 'idp role create']));
+    expect(changes.every((e) => (e.details as { actor: string }).actor === 'cli')).toBe(true);
+    expect(changes.map((e) => (e.details as { operation: string }).operation)).not.toContain('idp client list');
+    const known = events.filter((e) => e.event !== 'admin.changed' && (e.email !== 'ann@example.com' || e.event === 'password.changed'));
     expect(known.map((e) => [e.event, e.email])).toEqual([
       ['password.changed', 'ann@example.com'],
       ['password_reset.requested', 'dave@example.com'],
