@@ -21,7 +21,7 @@ describe('account service', () => {
     const created = await accounts.create({ email: '  Grace@Example.COM ', password: 'pa55word-long', name: 'Grace Hopper', roles: ['admin', 'admin', 'navy'] });
     expect(created.email).toBe('grace@example.com');
     expect(created.roles).toEqual(['admin', 'navy']);
-    expect(created.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(created.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect((await rbac.listRoles()).map((role) => role.name)).toEqual(['admin', 'navy']);
   });
 
@@ -78,7 +78,18 @@ describe('account service', () => {
     await updateAccountPasswordHash(test.db, account!.id, weak);
     expect(await accounts.authenticate('grace@example.com', 'pa55word-long')).not.toBeNull();
     const after = await findAccountByEmail(test.db, 'grace@example.com');
-    expect(after!.passwordHash).toMatch(/m=19456,p=1,t=2/);
+    expect(after!.passwordHash).toMatch(/m=19456,t=2,p=1/);
+  });
+
+  it('accepts a hash written by the argon2 package with today\'s parameters as it is (stores from before @node-rs/argon2)', async () => {
+    const account = await findAccountByEmail(test.db, 'grace@example.com');
+    const older = await argon2.hash('pa55word-long', { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    expect(older).toMatch(/m=19456,p=1,t=2/);
+    await updateAccountPasswordHash(test.db, account!.id, older);
+    expect(await accounts.authenticate('grace@example.com', 'pa55word-long')).not.toBeNull();
+    expect(await accounts.authenticate('grace@example.com', 'pa55word-longer')).toBeNull();
+    // Same parameters, only written in another order: not rehashed.
+    expect((await findAccountByEmail(test.db, 'grace@example.com'))!.passwordHash).toBe(older);
   });
 
   it('sets a new password and grants roles', async () => {
