@@ -7,8 +7,9 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 
-# Dependencies first, so source edits reuse this layer. argon2 ships prebuilt binaries for
-# linux-x64 and linux-arm64 (glibc) inside its npm package: no compiler is needed here.
+# Dependencies first, so source edits reuse this layer. @node-rs/argon2 comes as a prebuilt
+# binary package per platform (linux-x64-gnu, linux-arm64-gnu, ...) from the npm registry: no
+# compiler is needed here.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
     && npm cache clean --force
