@@ -70,7 +70,7 @@ import { adminResourceIndicator, ensureAdminResource } from './admin/bootstrap.t
 import { ensureAccountResource } from './account/api/resource.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { instrumentAdapterFactory } from './observability/instrument-adapter.ts';
-import { createConfigCache, noConfigCache, touchesConfig, type ConfigCache } from './cache/config-cache.ts';
+import { ACCOUNT_KEY_PREFIX, applyConfigNotice, createConfigCache, noConfigCache, touchesAccounts, touchesConfig, type ConfigCache } from './cache/config-cache.ts';
 import { listenForChanges } from './db/listen.ts';
 import { createRedisRefreshRotations, createSqlRefreshRotations, type RefreshRotations } from './oidc/refresh-rotations.ts';
 import { watchProvider } from './oidc/diagnostics.ts';
@@ -218,7 +218,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     }
 
     // The audit log is made a moment later; the service asks for it only when it records.
-    const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }), audit: () => audit });
+    const accounts = createAccountService(db, { passwordPolicy: createPasswordPolicy({ minLength: config.passwordMinLength }), audit: () => audit, cache: () => configCache });
     // Webhook deliveries are queued with each event (src/events/webhooks/outbox.ts), once the
     // outbox is made below, after the job queue and the config cache.
     let webhookOutbox: AuditOutbox | null = null;
@@ -275,8 +275,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       if (db.onNotification) {
         // Embedded: every writer, the CLI included, goes through this process's database, so
         // each notification is heard here as it commits and the feed can never be down.
-        db.onNotification((channel) => {
-          if (channel === CONFIG_CHANNEL) cache.invalidate();
+        db.onNotification((channel, payload) => {
+          if (channel === CONFIG_CHANNEL) applyConfigNotice(cache, payload);
         });
         await db.query(`LISTEN ${CONFIG_CHANNEL}`);
         cache.setActive(true);
@@ -286,9 +286,12 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
         // (Embedded needs no observer: the notification is heard before the commit returns.)
         db.setWriteObserver((statement) => {
           if (touchesConfig(statement)) cache.invalidate();
+          // Which account the statement changed is in its values, not its text: forget them all
+          // (account changes by this instance are rare next to token requests).
+          else if (touchesAccounts(statement)) cache.forgetPrefix(ACCOUNT_KEY_PREFIX);
         });
         const feed = await listenForChanges(db.pool.options, CONFIG_CHANNEL, {
-          notify: () => cache.invalidate(),
+          notify: (payload) => applyConfigNotice(cache, payload),
           state: (listening) => cache.setActive(listening),
         }, logger);
         cleanups.unshift(labelled('change feed', () => feed.close()));

@@ -2,6 +2,7 @@ import type { ErrorCode } from '../error-codes.ts';
 import { z } from 'zod';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { ACCOUNT_KEY_PREFIX, noConfigCache, type ConfigCache } from '../cache/config-cache.ts';
 import { hashPassword, verifyPassword, needsRehash, decoyVerify, PASSWORD_MAX_LENGTH } from './password.ts';
 import { createPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import { insertAuditEvent } from '../audit/repository.ts';
@@ -60,8 +61,9 @@ export type AccountService = ReturnType<typeof createAccountService>;
  * `audit`: where an operator's password change is recorded (with its webhooks); without it, the
  * event goes straight to the table (tests that build the service alone).
  */
-export function createAccountService(db: Database, options: { passwordPolicy?: PasswordPolicy; audit?: () => Pick<AuditLog, 'record'> } = {}) {
+export function createAccountService(db: Database, options: { passwordPolicy?: PasswordPolicy; audit?: () => Pick<AuditLog, 'record'>; cache?: () => ConfigCache } = {}) {
   const policy = options.passwordPolicy ?? createPasswordPolicy();
+  const cache = options.cache ?? (() => noConfigCache);
 
   /** Throws account.invalid_password with what to change when the policy refuses the password. */
   function requireGoodPassword(password: string, email: string | null): void {
@@ -96,10 +98,10 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
    * What oidc-provider needs of an active account in one read: its claims, and the time
    * before which its sessions and tokens no longer count (null: never revoked).
    */
-  async function forProvider(id: string): Promise<{ claims: AccountClaims; sessionsValidAfter: number | null } | null> {
+  async function forProvider(id: string): Promise<ProviderAccount | null> {
     const account = await findAccountWithRolesById(db, id);
     if (!account || account.disabled) return null;
-    return { claims: toClaims(account), sessionsValidAfter: account.sessionsValidAfter };
+    return Object.freeze({ claims: Object.freeze(toClaims(account)), sessionsValidAfter: account.sessionsValidAfter });
   }
 
   return {
@@ -161,11 +163,23 @@ export function createAccountService(db: Database, options: { passwordPolicy?: P
 
     /** OIDC claims for an active account, or null when it is missing or disabled. */
     async claims(id: string): Promise<AccountClaims | null> {
-      return (await forProvider(id))?.claims ?? null;
+      const claims = (await forProvider(id))?.claims;
+      return claims ? { ...claims } : null;
     },
 
-    forProvider,
+    /**
+     * forProvider, remembered per instance: every refresh, userinfo and introspection asks for the
+     * account, and it rarely changes. A change to the account (migration 0027) or to roles forgets
+     * it on every instance (src/cache/config-cache.ts). The answer is frozen: callers share it.
+     */
+    forProvider: (id: string): Promise<ProviderAccount | null> => cache().get(ACCOUNT_KEY_PREFIX + id, () => forProvider(id)),
   };
+}
+
+/** What oidc-provider needs of an active account (see forProvider). */
+export interface ProviderAccount {
+  readonly claims: Readonly<AccountClaims>;
+  readonly sessionsValidAfter: number | null;
 }
 
 function toClaims(account: Account & { roles: string[] }): AccountClaims {

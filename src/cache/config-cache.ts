@@ -18,6 +18,31 @@ const mentionsConfigTable = new RegExp(`\\b(?:${CONFIG_TABLES.join('|')})\\b`, '
 /** True when a write statement's text names one of the cached tables. */
 export const touchesConfig = (statement: string): boolean => mentionsConfigTable.test(statement);
 
+/*
+ * Accounts change far more often than configuration (a profile edit, a password reset, a
+ * revocation's sessions_valid_after), so a change to one account forgets only that account's
+ * entry: migration 0027 notifies `accounts:<id>` on the same channel, row by row. Effective roles
+ * are config entries (account_roles and the role tables are CONFIG_TABLES).
+ */
+export const ACCOUNT_KEY_PREFIX = 'account:';
+const ACCOUNT_NOTICE_PREFIX = 'accounts:';
+const mentionsAccounts = /\baccounts\b/i;
+
+/** True when a write statement's text names the accounts table. */
+export const touchesAccounts = (statement: string): boolean => mentionsAccounts.test(statement);
+
+/**
+ * What one notification on the config channel means for `cache`: `accounts:<id>` forgets that
+ * account, anything else (a table name from migration 0014, `accounts` after a TRUNCATE) everything.
+ */
+export function applyConfigNotice(cache: ConfigCache, payload: string): void {
+  if (payload.startsWith(ACCOUNT_NOTICE_PREFIX) && payload.length > ACCOUNT_NOTICE_PREFIX.length) {
+    cache.forget(ACCOUNT_KEY_PREFIX + payload.slice(ACCOUNT_NOTICE_PREFIX.length));
+  } else {
+    cache.invalidate();
+  }
+}
+
 export type CacheLookup = 'hit' | 'miss' | 'bypass';
 
 export interface ConfigCache {
@@ -25,6 +50,10 @@ export interface ConfigCache {
   get<T>(key: string, load: () => Promise<T>): Promise<T>;
   /** Forgets everything; lookups already running are not remembered either. */
   invalidate(): void;
+  /** Forgets one key, likewise. */
+  forget(key: string): void;
+  /** Forgets every key that starts with prefix, likewise. */
+  forgetPrefix(prefix: string): void;
   /**
    * Only while active does the cache remember anything: it is active while the feed of
    * changes from PostgreSQL is live, since a missed notification would leave it stale.
@@ -42,8 +71,8 @@ export interface ConfigCacheOptions {
 }
 
 /**
- * Per-instance memory of the configuration a token request reads: client metadata, a client's
- * access to a resource, effective roles. It stores the promise, so concurrent misses for one key
+ * Per-instance memory of what a token request reads and rarely changes: client metadata, a
+ * client's access to a resource, effective roles, an account's claims. It stores the promise, so concurrent misses for one key
  * share one query, and a failed lookup is forgotten at once (never cached). Keys are namespaced
  * by the caller ("client:<id>", ...).
  */
@@ -77,6 +106,14 @@ export function createConfigCache(options: ConfigCacheOptions = {}): ConfigCache
     invalidate() {
       entries.clear();
     },
+    forget(key) {
+      entries.delete(key);
+    },
+    forgetPrefix(prefix) {
+      // Collected first: deleting while the LRU iterates would skip entries.
+      const doomed = [...entries.keys()].filter((key) => key.startsWith(prefix));
+      for (const key of doomed) entries.delete(key);
+    },
     setActive(next) {
       // Whatever was remembered before the feed went down, or before it came back, may have
       // missed changes: start empty either way.
@@ -91,5 +128,7 @@ export const noConfigCache: ConfigCache = {
   active: false,
   get: (_key, load) => load(),
   invalidate: () => undefined,
+  forget: () => undefined,
+  forgetPrefix: () => undefined,
   setActive: () => undefined,
 };

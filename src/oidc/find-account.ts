@@ -53,7 +53,8 @@ export function createFindAccount(accounts: AccountService): FindAccount {
       return undefined;
     }
     const { claims } = account;
-    // oidc-provider filters these by the granted scopes and requested claims.
-    return { accountId: sub, claims: async () => claims };
+    // oidc-provider filters these by the granted scopes and requested claims. A copy: the
+    // account's answer is cached and shared (AccountService.forProvider).
+    return { accountId: sub, claims: async () => ({ ...claims }) };
   };
 }
