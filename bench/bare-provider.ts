@@ -2,8 +2,10 @@
  * The baseline for `npm run bench`: oidc-provider (the version this project uses) with nothing
  * of ours around it. Default in-memory adapter, one static client, one fixed account without a
  * database, the same features and TTLs as src/oidc/provider.ts, and a minimal login/consent
- * handler that compares the password as plain text (no hashing, no CSRF, no rate limits, no
- * templates). Remembered consent lives in a Map, standing in for our consents table.
+ * handler (no CSRF, no rate limits, no templates). The login verifies an argon2id hash made at
+ * start-up with our own src/accounts/password.ts, so both targets pay the same hash and the
+ * sign-in ratio measures everything else. Remembered consent lives in a Map, standing in for
+ * our consents table.
  *
  *   PORT=4000 node bench/bare-provider.ts
  */
@@ -11,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import { hashPassword, verifyPassword } from '../src/accounts/password.ts';
 import { fixtures } from './fixtures.ts';
 
 const port = Number(process.env.PORT ?? 4000);
@@ -23,6 +26,9 @@ async function signingKey(alg: 'RS256' | 'ES256'): Promise<JWK> {
   const jwk = privateKey.export({ format: 'jwk' }) as JWK;
   return { ...jwk, kid: await calculateJwkThumbprint(jwk, 'sha256'), alg, use: 'sig' };
 }
+
+// Hashed once, with our parameters and library, as our CLI does when it creates the person.
+const passwordHash = await hashPassword(fixtures.password);
 
 const account = {
   sub: fixtures.accountId,
@@ -161,7 +167,9 @@ async function interaction(req: IncomingMessage, res: ServerResponse): Promise<v
 
   if (req.method === 'POST' && action === 'login' && details.prompt.name === 'login') {
     const form = await readForm(req);
-    if (form.get('email') !== fixtures.email || form.get('password') !== fixtures.password) return page(res, 401, 'wrong email or password');
+    // Verified whatever the email, as ours verifies against a decoy hash for an unknown one.
+    const verified = await verifyPassword(passwordHash, form.get('password') ?? '');
+    if (form.get('email') !== fixtures.email || !verified) return page(res, 401, 'wrong email or password');
     return provider.interactionFinished(req, res, { login: { accountId: fixtures.accountId } }, { mergeWithLastSubmission: false });
   }
 

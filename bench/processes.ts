@@ -1,6 +1,7 @@
 /**
  * Child processes for the benchmark: the servers under test and CLI calls, each remembered so
- * that nothing outlives the run (normal end, error, Ctrl-C or SIGTERM), plus the peak-RSS meter.
+ * that nothing outlives the run (normal end, error, Ctrl-C or SIGTERM), plus the RSS and CPU
+ * readings from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -137,6 +138,14 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
   }
 }
 
+const mebibytes = (kib: number) => Math.round(kib / 102.4) / 10;
+
+/** The resident memory of a process right now (VmRSS), or null where /proc cannot tell. */
+export function residentMiB(pid: number): number | null {
+  const rss = statusKiB(pid, 'VmRSS');
+  return rss === null ? null : mebibytes(rss);
+}
+
 // utime and stime count clock ticks of USER_HZ, which is 100 on every Linux build.
 const CLOCK_TICKS = 100;
 
@@ -201,7 +210,7 @@ export class ProcessMeter {
     let peak = Math.max(this.maxKiB, rss ?? 0);
     if (this.hwmReset) peak = Math.max(peak, statusKiB(this.pid, 'VmHWM') ?? 0);
     return {
-      peakRssMiB: peak > 0 ? Math.round(peak / 102.4) / 10 : null,
+      peakRssMiB: peak > 0 ? mebibytes(peak) : null,
       cpuSeconds: cpuAtEnd !== null && this.cpuAtStart !== null ? cpuAtEnd - this.cpuAtStart : null,
     };
   }

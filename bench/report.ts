@@ -28,8 +28,18 @@ export interface Row {
   /** bare CPU per request / ours CPU per request (server processes only): the same direction as
    * ratio (1 = as cheap as bare), without the host's CPU steal and the shared cores in it. */
   cpuRatio: number | null;
+  /** Ours only: SQL statements and Redis commands per successful request (or sign-in), one
+   * timed phase's counts over its successes, so the server's background polling is in them. */
+  sqlPerRequest: number | null;
+  redisCommandsPerRequest: number | null;
   /** Why a target has no measurement. */
   failures?: Partial<Record<'ours' | 'bare', string>>;
+}
+
+/** VmRSS of each server process after a few seconds without traffic; null if not running. */
+export interface IdleRss {
+  ours: number | null;
+  bare: number | null;
 }
 
 export interface Report {
@@ -38,6 +48,10 @@ export interface Report {
   loadAverageAtEnd: number[];
   settings: Settings;
   machine: Machine;
+  /** Started and seeded, before any load. */
+  idleRssMiB: IdleRss;
+  /** After the last scenario. */
+  idleRssAfterMiB: IdleRss;
   rows: Row[];
 }
 
@@ -76,6 +90,13 @@ export function cpuPerOk(m: Measurement | null): number | null {
   return seconds === null ? null : Number((seconds * 1000).toPrecision(3));
 }
 
+/** count / ok, or null when either is unknown or nothing succeeded. */
+export function perOk(count: number | null, ok: number): number | null {
+  return count === null || ok <= 0 ? null : count / ok;
+}
+
+const oneDecimal = (value: number | null) => (value === null ? '–' : value.toFixed(1));
+
 export function cpuRatio(row: Pick<Row, 'ours' | 'bare'>): number | null {
   const ours = cpuSecondsPerOk(row.ours);
   const bare = cpuSecondsPerOk(row.bare);
@@ -84,14 +105,19 @@ export function cpuRatio(row: Pick<Row, 'ours' | 'bare'>): number | null {
 
 export function markdownTable(rows: Row[]): string {
   const lines = [
-    '| scenario | ours req/s | bare req/s | ratio | CPU ms per request, ours / bare | CPU ratio | ours p50/p99 (ms) | bare p50/p99 (ms) | ours peak RSS | bare peak RSS | errors ours/bare |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | ours req/s | bare req/s | ratio | CPU ms per request, ours / bare | CPU ratio | ours p50/p99 (ms) | bare p50/p99 (ms) | ours peak RSS | bare peak RSS | errors ours/bare | SQL/req | Redis cmds/req |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
     const title = row.unit === 'req/s' ? row.title : `${row.title} (${row.unit})`;
-    lines.push(`| ${title} | ${rate(row.ours)} | ${rate(row.bare)} | ${row.ratio === null ? '–' : row.ratio.toFixed(2)} | ${cpuPerOk(row.ours) ?? '–'} / ${cpuPerOk(row.bare) ?? '–'} | ${row.cpuRatio === null ? '–' : row.cpuRatio.toFixed(2)} | ${latency(row.ours)} | ${latency(row.bare)} | ${rss(row.ours)} | ${rss(row.bare)} | ${errors(row.ours)}/${errors(row.bare)} |`);
+    lines.push(`| ${title} | ${rate(row.ours)} | ${rate(row.bare)} | ${row.ratio === null ? '–' : row.ratio.toFixed(2)} | ${cpuPerOk(row.ours) ?? '–'} / ${cpuPerOk(row.bare) ?? '–'} | ${row.cpuRatio === null ? '–' : row.cpuRatio.toFixed(2)} | ${latency(row.ours)} | ${latency(row.bare)} | ${rss(row.ours)} | ${rss(row.bare)} | ${errors(row.ours)}/${errors(row.bare)} | ${oneDecimal(row.sqlPerRequest)} | ${oneDecimal(row.redisCommandsPerRequest)} |`);
   }
   return lines.join('\n');
+}
+
+export function idleRssLine(before: IdleRss, after: IdleRss, seconds: number): string {
+  const mib = (value: number | null) => (value === null ? '–' : `${value.toFixed(0)} MiB`);
+  return `Idle RSS (${seconds} s without traffic), before the scenarios / after them: ours ${mib(before.ours)} / ${mib(after.ours)}, bare ${mib(before.bare)} / ${mib(after.bare)}.`;
 }
 
 export function machineLine(machine: Machine, settings: Settings): string {

@@ -5,8 +5,9 @@
  * temporary directory, or, with DATABASE_URL, on a fresh PostgreSQL database created on that
  * server for this run and dropped afterwards (REDIS_URL: provider state in Redis under a
  * per-run key prefix, deleted afterwards); the bare one is bench/bare-provider.ts. Seeds ours
- * through the CLI, runs each scenario (bench/scenarios.ts) against ours then bare, prints a
- * markdown table and writes bench/results/latest.json.
+ * through the CLI, reads each server's idle RSS, runs each scenario (bench/scenarios.ts) against
+ * ours then bare, counting our SQL statements and Redis commands (bench/round-trips.ts), reads
+ * the idle RSS once more, prints a markdown table and writes bench/results/latest.json.
  *
  *   npm run bench
  *   BENCH_SECONDS=10 BENCH_SCENARIOS=cc-jwt,refresh npm run bench
@@ -25,9 +26,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { fixtures } from './fixtures.ts';
-import { cleanup, freePort, interrupted, onCleanup, removeOnExit, root, ProcessMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
+import { cleanup, freePort, interrupted, onCleanup, removeOnExit, residentMiB, root, ProcessMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
+import { RedisCommandStats, storageRoundTrips } from './round-trips.ts';
 import { scenarios, type Measurement, type Settings, type Target } from './scenarios.ts';
-import { cpuPerOk, cpuRatio, describeMachine, loadAverage, machineLine, markdownTable, writeReport, type Row } from './report.ts';
+import { cpuPerOk, cpuRatio, describeMachine, idleRssLine, loadAverage, machineLine, markdownTable, perOk, writeReport, type IdleRss, type Row } from './report.ts';
 
 const started = performance.now();
 
@@ -134,9 +136,11 @@ async function startOurs(storageEnv: NodeJS.ProcessEnv): Promise<{ managed: Mana
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const lots = '1000000/1h';
-  const { NODE_ENV: _nodeEnv, DATABASE_URL: _databaseUrl, REDIS_URL: _redisUrl, ...inherited } = process.env;
+  const { NODE_ENV: _nodeEnv, DATABASE_URL: _databaseUrl, REDIS_URL: _redisUrl, METRICS_PORT: _metricsPort, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
     ...inherited, ...storageEnv, PORT: String(port), HOST: '127.0.0.1', ISSUER: base, LOG_LEVEL: 'warn',
+    // Its own metrics on the main port are where the SQL statements are counted (round-trips.ts).
+    METRICS_ENABLED: 'true',
     // Every sign-in here succeeds, so no limit should bite; raised anyway so none can skew a run.
     LOCKOUT_THRESHOLD: '1000000', LIMIT_LOGIN_FAILURES_PER_ACCOUNT: lots, LIMIT_LOGIN_FAILURES_PER_IP: lots,
   };
@@ -165,15 +169,17 @@ async function startBare(): Promise<{ managed: Managed; base: string }> {
 }
 
 /**
- * One measurement from a target's rounds: the rate over all timed seconds, errors and peak RSS
- * over all; p50 as the rounds' mean weighted by requests, p99 as the worst round's (percentiles
- * of separate runs cannot be merged exactly; this errs on the slow side).
+ * One measurement from a target's rounds: the rate over all timed seconds, errors, peak RSS, CPU
+ * and round trips over all (a sum is unknown when any round's is); p50 as the rounds' mean
+ * weighted by requests, p99 as the worst round's (percentiles of separate runs cannot be merged
+ * exactly; this errs on the slow side).
  */
 function combineRounds(measurements: Measurement[]): Measurement {
   const ok = measurements.reduce((sum, m) => sum + m.ok, 0);
   const seconds = measurements.reduce((sum, m) => sum + m.seconds, 0);
   const rss = measurements.map((m) => m.peakRssMiB).filter((value): value is number => value !== null);
   const cpu = measurements.map((m) => m.cpuSeconds);
+  const sum = (values: Array<number | null>) => (values.every((value) => value !== null) ? values.reduce((total: number, value) => total + value!, 0) : null);
   const notes: Record<string, number | string> = {};
   for (const m of measurements) {
     for (const [key, value] of Object.entries(m.notes)) notes[key] = typeof value === 'number' && typeof notes[key] === 'number' ? notes[key] + value : value;
@@ -186,17 +192,35 @@ function combineRounds(measurements: Measurement[]): Measurement {
     errors: measurements.reduce((sum, m) => sum + m.errors, 0),
     seconds,
     peakRssMiB: rss.length ? Math.max(...rss) : null,
-    cpuSeconds: cpu.every((value) => value !== null) ? cpu.reduce((sum: number, value) => sum + value!, 0) : null,
+    cpuSeconds: sum(cpu),
+    sqlStatements: sum(measurements.map((m) => m.sqlStatements)),
+    redisCommands: sum(measurements.map((m) => m.redisCommands)),
     notes,
   };
 }
 
-const fmt = (m: Measurement, unit: string) => `${m.rate.toFixed(m.rate >= 100 ? 0 : 1)} ${unit}, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.errors} errors, peak RSS ${m.peakRssMiB ?? '?'} MiB, CPU ${cpuPerOk(m) ?? '?'} ms per ${unit === 'req/s' ? 'request' : 'sign-in'}${Object.keys(m.notes).length ? ` ${JSON.stringify(m.notes)}` : ''}`;
+function fmt(m: Measurement, unit: string, target: Target['name']): string {
+  const per = unit === 'req/s' ? 'request' : 'sign-in';
+  const sql = perOk(m.sqlStatements, m.ok);
+  const redis = perOk(m.redisCommands, m.ok);
+  const trips = target === 'ours' ? `, ${sql === null ? '?' : sql.toFixed(1)} SQL${redis === null ? '' : ` and ${redis.toFixed(1)} Redis commands`} per ${per}` : '';
+  return `${m.rate.toFixed(m.rate >= 100 ? 0 : 1)} ${unit}, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.errors} errors, peak RSS ${m.peakRssMiB ?? '?'} MiB, CPU ${cpuPerOk(m) ?? '?'} ms per ${per}${trips}${Object.keys(m.notes).length ? ` ${JSON.stringify(m.notes)}` : ''}`;
+}
+
+/** How long the servers sit without traffic before their idle RSS is read. */
+const IDLE_SECONDS = 3;
+const pause = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/** VmRSS of each server process now; null for a target not started (or gone). */
+function idleRss(pids: Partial<Record<Target['name'], number>>): IdleRss {
+  const read = (pid: number | undefined) => (pid === undefined ? null : residentMiB(pid));
+  return { ours: read(pids.ours), bare: read(pids.bare) };
+}
 
 let exitCode = 0;
 // A server that stops answering must not hold the run forever: autocannon and the sign-in loop
 // are bounded by time, but a single fetch is not.
-const budgetSeconds = 120 + 2 * settings.initialWarmupSeconds + chosenScenarios.length * chosenTargets.length * (settings.seconds + settings.rounds * (settings.warmupSeconds + 30));
+const budgetSeconds = 120 + 2 * IDLE_SECONDS + 2 * settings.initialWarmupSeconds + chosenScenarios.length * chosenTargets.length * (settings.seconds + settings.rounds * (settings.warmupSeconds + 30));
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${budgetSeconds} s, giving up`);
   void cleanup().finally(() => process.exit(1));
@@ -215,10 +239,19 @@ try {
     chosenTargets.includes('ours') ? startOurs(storageEnv) : null,
     chosenTargets.includes('bare') ? startBare() : null,
   ]);
+  // Nothing else uses this Redis during a run, so its command counts are ours.
+  const redisStats = ours && process.env.REDIS_URL ? new RedisCommandStats(process.env.REDIS_URL) : null;
+  if (redisStats) onCleanup(async () => redisStats.close());
   const targets: Target[] = [];
-  if (ours) targets.push({ name: 'ours', base: ours.base, meter: new ProcessMeter(ours.managed.pid) });
+  if (ours) targets.push({ name: 'ours', base: ours.base, meter: new ProcessMeter(ours.managed.pid), roundTrips: storageRoundTrips(ours.base, redisStats) });
   if (bare) targets.push({ name: 'bare', base: bare.base, meter: new ProcessMeter(bare.managed.pid) });
+  const pids = { ours: ours?.managed.pid, bare: bare?.managed.pid };
   console.log(`bench: targets ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  // Started and seeded, before any load: what each server holds for doing nothing.
+  await pause(IDLE_SECONDS);
+  const idleRssMiB = idleRss(pids);
+  console.log(`bench: idle RSS ours ${idleRssMiB.ours ?? '–'} MiB, bare ${idleRssMiB.bare ?? '–'} MiB`);
 
   // A freshly started server runs its code cold (V8 compiles the hot paths only after some
   // traffic; ours has more code to warm than the bare one). Before any measurement each target
@@ -233,7 +266,7 @@ try {
 
   const rows: Row[] = [];
   for (const scenario of scenarios.filter((candidate) => chosenScenarios.includes(candidate.id))) {
-    const row: Row = { id: scenario.id, title: scenario.title, unit: scenario.unit, ours: null, bare: null, ratio: null, cpuRatio: null };
+    const row: Row = { id: scenario.id, title: scenario.title, unit: scenario.unit, ours: null, bare: null, ratio: null, cpuRatio: null, sqlPerRequest: null, redisCommandsPerRequest: null };
     // The timed seconds are split into rounds that alternate which target goes first (ours,
     // bare; bare, ours; ...), so a machine that speeds up or slows down during the run (shared
     // cores) weighs on both sides alike instead of skewing the ratio.
@@ -247,7 +280,7 @@ try {
           const measurement = await scenario.run(target, { ...settings, seconds: settings.seconds / settings.rounds });
           if (interrupted()) throw new Error('interrupted');
           rounds[target.name].push(measurement);
-          console.log(`  ${scenario.id.padEnd(13)} ${target.name} (round ${round + 1}/${settings.rounds}): ${fmt(measurement, scenario.unit)}`);
+          console.log(`  ${scenario.id.padEnd(13)} ${target.name} (round ${round + 1}/${settings.rounds}): ${fmt(measurement, scenario.unit, target.name)}`);
         } catch (error) {
           if (interrupted()) throw new Error('interrupted');
           // One broken scenario should not hide the others' figures; the run still fails at the end.
@@ -264,16 +297,26 @@ try {
     }
     if (row.ours && row.bare && row.bare.rate > 0) row.ratio = row.ours.rate / row.bare.rate;
     row.cpuRatio = cpuRatio(row);
+    if (row.ours) {
+      row.sqlPerRequest = perOk(row.ours.sqlStatements, row.ours.ok);
+      row.redisCommandsPerRequest = perOk(row.ours.redisCommands, row.ours.ok);
+    }
     rows.push(row);
   }
+
+  // What stays resident once the load is over: caches, pools and heap the scenarios grew.
+  if (interrupted()) throw new Error('interrupted');
+  await pause(IDLE_SECONDS);
+  const idleRssAfterMiB = idleRss(pids);
+  console.log(`bench: idle RSS after the scenarios ours ${idleRssAfterMiB.ours ?? '–'} MiB, bare ${idleRssAfterMiB.bare ?? '–'} MiB`);
 
   for (const [name, target] of [['ours', ours], ['bare', bare]] as const) {
     if (target && target.managed.lines() > 0) console.log(`\n${name} printed ${target.managed.lines()} lines; the last ones:\n${target.managed.output().split('\n').slice(-5).join('\n')}`);
   }
 
   const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
-  const path = writeReport({ finishedAt: new Date().toISOString(), wallSeconds, loadAverageAtEnd: loadAverage(), settings, machine, rows });
-  console.log(`\n${markdownTable(rows)}\n\n${machineLine(machine, settings)}`);
+  const path = writeReport({ finishedAt: new Date().toISOString(), wallSeconds, loadAverageAtEnd: loadAverage(), settings, machine, idleRssMiB, idleRssAfterMiB, rows });
+  console.log(`\n${markdownTable(rows)}\n\n${idleRssLine(idleRssMiB, idleRssAfterMiB, IDLE_SECONDS)}\n\n${machineLine(machine, settings)}`);
   console.log(`load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${loadAverage().join(' ')}`);
   console.log(`\nwrote ${relative(root, path)}; ${wallSeconds} s so far`);
 } catch (error) {

@@ -1,12 +1,14 @@
 /**
  * The scenarios of `npm run bench`. Each prepares what it needs on a target (tokens, sign-ins),
  * warms up for `warmupSeconds` (not measured), then measures for `seconds` while the target's
- * peak RSS is recorded. Single-request scenarios use autocannon with `connections` keep-alive
- * connections; the sign-in flow uses `signinConcurrency` fetch-based clients in a loop.
+ * peak RSS, CPU time and (ours only) storage round trips are recorded. Single-request scenarios
+ * use autocannon with `connections` keep-alive connections; the sign-in flow uses
+ * `signinConcurrency` fetch-based clients in a loop.
  */
 // @ts-expect-error autocannon ships no type declarations
 import autocannon from 'autocannon';
-import type { ProcessMeter } from './processes.ts';
+import type { ProcessMeter, ProcessUsage } from './processes.ts';
+import type { RoundTripCounter, RoundTrips } from './round-trips.ts';
 import { basicAuth, fixtures } from './fixtures.ts';
 import { signIn, signIns, tokenRequest } from './flows.ts';
 
@@ -26,6 +28,8 @@ export interface Target {
   name: 'ours' | 'bare';
   base: string;
   meter: ProcessMeter;
+  /** Ours only: the bare provider keeps everything in memory. */
+  roundTrips?: RoundTripCounter | undefined;
 }
 
 export interface Measurement {
@@ -39,6 +43,12 @@ export interface Measurement {
   peakRssMiB: number | null;
   /** CPU seconds the server process used in the timed phase (not its database's or Redis'). */
   cpuSeconds: number | null;
+  /** SQL statements our server sent in the timed phase (its background polling included);
+   * null for bare or when /metrics could not be read. */
+  sqlStatements: number | null;
+  /** Redis commands run in the timed phase (those inside Lua scripts included); null for bare,
+   * without REDIS_URL or when INFO failed. */
+  redisCommands: number | null;
   notes: Record<string, number | string>;
 }
 
@@ -90,13 +100,36 @@ function cannon(target: Target, load: Load, connections: number, duration: numbe
   }) as Promise<CannonResult>;
 }
 
-/** Warm-up, then the timed autocannon run with the RSS meter on. */
+const noRoundTrips: RoundTrips = { sqlStatements: null, redisCommands: null, redisEval: null, redisEvalsha: null };
+
+/**
+ * Runs the timed phase between the readings: round trips outside, then the meter, so neither
+ * the scrape's request nor its CPU counts in the phase.
+ */
+async function timed<T>(target: Target, phase: () => Promise<T>): Promise<T & ProcessUsage & { roundTrips: RoundTrips }> {
+  await target.roundTrips?.start();
+  target.meter.start();
+  const result = await phase();
+  const usage = target.meter.stop();
+  const roundTrips = (await target.roundTrips?.stop()) ?? noRoundTrips;
+  return { ...result, ...usage, roundTrips };
+}
+
+/** What a measurement says about round trips: the counts, and the scripts among Redis' as notes. */
+function storage({ sqlStatements, redisCommands, redisEval, redisEvalsha }: RoundTrips): Pick<Measurement, 'sqlStatements' | 'redisCommands' | 'notes'> {
+  const notes: Measurement['notes'] = {};
+  if (redisEval !== null) notes.redisEval = redisEval;
+  if (redisEvalsha !== null) notes.redisEvalsha = redisEvalsha;
+  return { sqlStatements, redisCommands, notes };
+}
+
+/** Warm-up, then the timed autocannon run with the meter and the round-trip counts on. */
 async function measureLoad(target: Target, settings: Settings, load: Load, beforeTimed?: () => void): Promise<Measurement> {
   if (settings.warmupSeconds > 0) await cannon(target, load, settings.connections, settings.warmupSeconds);
-  beforeTimed?.();
-  target.meter.start();
-  const result = await cannon(target, load, settings.connections, settings.seconds);
-  const { peakRssMiB, cpuSeconds } = target.meter.stop();
+  const { result, peakRssMiB, cpuSeconds, roundTrips } = await timed(target, async () => {
+    beforeTimed?.();
+    return { result: await cannon(target, load, settings.connections, settings.seconds) };
+  });
   return {
     rate: result['2xx'] / result.duration,
     p50: result.latency.p50,
@@ -106,7 +139,7 @@ async function measureLoad(target: Target, settings: Settings, load: Load, befor
     seconds: result.duration,
     peakRssMiB,
     cpuSeconds,
-    notes: {},
+    ...storage(roundTrips),
   };
 }
 
@@ -172,7 +205,7 @@ const refresh: Scenario = {
       usedBefore = used;
     });
     // Used in the timed phase: its successes plus what was in flight when it stopped.
-    measurement.notes = { seededBySignIns: seeded, tokensUsedTimed: used - usedBefore, tokensUsedTotal: used + 1, poolExhausted: exhausted };
+    measurement.notes = { ...measurement.notes, seededBySignIns: seeded, tokensUsedTimed: used - usedBefore, tokensUsedTotal: used + 1, poolExhausted: exhausted };
     return measurement;
   },
 };
@@ -249,9 +282,8 @@ const signin: Scenario = {
     };
     await signIn(target.base); // the consent page, once, if this person never consented
     if (settings.warmupSeconds > 0) await loop(settings.warmupSeconds, false);
-    target.meter.start();
-    const { durations, errors, consentPages, elapsed } = await loop(settings.seconds, true);
-    const { peakRssMiB, cpuSeconds } = target.meter.stop();
+    const { durations, errors, consentPages, elapsed, peakRssMiB, cpuSeconds, roundTrips } = await timed(target, () => loop(settings.seconds, true));
+    const { notes, ...counts } = storage(roundTrips);
     durations.sort((a, b) => a - b);
     return {
       rate: durations.length / elapsed,
@@ -262,7 +294,8 @@ const signin: Scenario = {
       seconds: Math.round(elapsed * 100) / 100,
       peakRssMiB,
       cpuSeconds,
-      notes: { consentPagesTimed: consentPages },
+      ...counts,
+      notes: { consentPagesTimed: consentPages, ...notes },
     };
   },
 };
