@@ -203,7 +203,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       cleanups.unshift(labelled('redis', () => client.quit().catch(() => client.disconnect())));
       if (options.role === 'server') await redis.connect();
     }
-    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix) : createSqlAdapterFactory(db);
+    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger }) : createSqlAdapterFactory(db);
     const stateAdapter = metrics ? instrumentAdapterFactory(storage, metrics.adapterOperationDuration) : storage;
     if (options.role === 'server') {
       const sweep = async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../db/redis-connect.ts';
+import { luaScript, runScript } from '../db/redis-scripts.ts';
 import type { Database } from '../db/database.ts';
 
 /**
@@ -32,11 +33,11 @@ const MODEL = 'RefreshRotation';
 const pending = () => JSON.stringify({ state: 'pending', claim: randomUUID() });
 
 // KEYS[1]; ARGV: the stale value, the new one, its TTL in seconds.
-const TAKE_OVER = `
+const TAKE_OVER = luaScript('RotationTakeOver', 1, `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
-`;
+`);
 
 function parse(stored: string | null): RotationState | null {
   if (stored === null) return null;
@@ -52,7 +53,7 @@ export function createRedisRefreshRotations(redis: RedisClient, prefix: string):
     },
     async takeOver(key, stale, pendingSeconds) {
       // The stored text is what claim() wrote, so the state it parsed to serialises back to it.
-      return (await redis.eval(TAKE_OVER, 1, keyOf(key), JSON.stringify(stale), pending(), pendingSeconds)) === 1;
+      return (await runScript(redis, TAKE_OVER, keyOf(key), JSON.stringify(stale), pending(), pendingSeconds)) === 1;
     },
     read: async (key) => parse(await redis.get(keyOf(key))),
     async complete(key, successor, graceSeconds) {

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../db/redis-connect.ts';
+import { luaScript, runScript } from '../db/redis-scripts.ts';
 import type { CounterStore, Tally } from './counters.ts';
 
 // Redis expires a counter this long after its window ends by the app's clock. The TTL is only
@@ -14,7 +15,7 @@ const RETAIN_MS = 10 * 60 * 1000;
  */
 
 /** KEYS[1]; ARGV: points, now, the end of a window opened now, its TTL in ms. Returns {points, end}. */
-const ADD = `
+const ADD = luaScript('CounterAdd', 1, `
 local ends = redis.call('HGET', KEYS[1], 'e')
 if ends and tonumber(ends) > tonumber(ARGV[2]) then
   return { redis.call('HINCRBY', KEYS[1], 'p', ARGV[1]), ends }
@@ -22,19 +23,19 @@ end
 redis.call('HSET', KEYS[1], 'p', ARGV[1], 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return { tonumber(ARGV[1]), ARGV[3] }
-`;
+`);
 
 /** KEYS[1]; ARGV: negative points, now. */
-const SUBTRACT = `
+const SUBTRACT = luaScript('CounterSubtract', 1, `
 local ends = redis.call('HGET', KEYS[1], 'e')
 if ends and tonumber(ends) > tonumber(ARGV[2]) then redis.call('HINCRBY', KEYS[1], 'p', ARGV[1]) end
 return 0
-`;
+`);
 
 export function createRedisCounterStore(redis: RedisClient): CounterStore {
   return {
     async add(key, points, now, windowMs) {
-      const [total, ends] = (await redis.eval(ADD, 1, key, points, now, now + windowMs, windowMs + RETAIN_MS)) as [number, string];
+      const [total, ends] = (await runScript(redis, ADD, key, points, now, now + windowMs, windowMs + RETAIN_MS)) as [number, string];
       return { points: Number(total), endsAt: Number(ends) } satisfies Tally;
     },
     async set(key, points, now, windowMs) {
@@ -42,7 +43,7 @@ export function createRedisCounterStore(redis: RedisClient): CounterStore {
       await redis.multi().hset(key, 'p', points, 'e', now + windowMs).pexpire(key, windowMs + RETAIN_MS).exec();
     },
     async subtract(key, points, now) {
-      await redis.eval(SUBTRACT, 1, key, -points, now);
+      await runScript(redis, SUBTRACT, key, -points, now);
     },
     async delete(key) {
       await redis.del(key);

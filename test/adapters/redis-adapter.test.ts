@@ -172,18 +172,64 @@ describe.skipIf(skip)('RedisAdapter', () => {
       expect(await subject.redis.scard(accountKey)).toBe(2);
     });
 
-    it('drops expired members from an index when it adds one', async () => {
-      const [accountId, grantId] = [newId(), newId()];
+    it('leaves a small index as it is: it expires with its records', async () => {
+      const accountId = newId();
       const accountKey = `${subject.prefix}account:${accountId}`;
-      const grantKey = `${subject.prefix}grant:${grantId}`;
-      await subject.factory('AccessToken').upsert(newId(), { accountId, grantId }, 1);
+      const session = newId();
+      await subject.factory('Session').upsert(session, { jti: session, accountId }, 600);
+      await subject.factory('Session').upsert(newId(), { accountId }, 1);
       await sleep(1_500);
-      const fresh = newId();
-      await subject.factory('AccessToken').upsert(fresh, { accountId, grantId }, 60);
-      // Small sets are checked whole, so this is deterministic.
-      expect(await subject.redis.smembers(accountKey)).toEqual([`${subject.prefix}AccessToken:${fresh}`]);
-      expect(await subject.redis.smembers(grantKey)).toEqual([`${subject.prefix}AccessToken:${fresh}`]);
-      expect(await subject.redis.ttl(accountKey)).toBeGreaterThan(55);
+      await subject.factory('AccessToken').upsert(newId(), { accountId, grantId: newId() }, 60);
+      // The expired session's key stays a member until the set is large enough to prune...
+      expect(await subject.redis.scard(accountKey)).toBe(3);
+      expect(await subject.redis.ttl(accountKey)).toBeGreaterThan(595);
+      // ...and readers re-check each member's record, so it is never listed.
+      expect((await subject.accountState.listSessions(accountId)).map((listed) => listed.id)).toEqual([session]);
+    });
+
+    it('prunes the dead members of a large index after the request, never a live one', async () => {
+      const accountId = newId();
+      const accountKey = `${subject.prefix}account:${accountId}`;
+      // 200 members whose records are gone (expired), as a busy account's set collects them.
+      const dead = Array.from({ length: 200 }, () => `${subject.prefix}AccessToken:${newId()}`);
+      await subject.redis.sadd(accountKey, ...dead);
+      const live: string[] = [];
+      for (let index = 0; index < 64; index++) {
+        const id = newId();
+        live.push(`${subject.prefix}AccessToken:${id}`);
+        await subject.factory('AccessToken').upsert(id, { jti: id, accountId, grantId: newId() }, 600);
+      }
+      // 64 adds: four prunes of 48 random members each, run without the upserts waiting for them.
+      const deadLeft = async () => (await subject.redis.smismember(accountKey, ...dead)).filter(Boolean).length;
+      const started = performance.now();
+      while ((await deadLeft()) > 160 && performance.now() - started < 5_000) await sleep(50);
+      expect(await deadLeft()).toBeLessThanOrEqual(160);
+      expect((await subject.redis.smismember(accountKey, ...live)).every(Boolean)).toBe(true);
+    });
+
+    it('sends each script\'s text once per connection, then only its SHA1', async () => {
+      // Once, so this connection has had every script's text whatever ran before.
+      const warm = newId();
+      await subject.factory('AuthorizationCode').upsert(warm, { jti: warm, accountId: newId(), grantId: newId() }, 60);
+      await subject.factory('AuthorizationCode').consume(warm);
+      const sent: string[] = [];
+      const redis = subject.redis as unknown as { sendCommand(command: { name: string }): unknown };
+      const original = redis.sendCommand;
+      redis.sendCommand = function (this: unknown, command: { name: string }) {
+        sent.push(command.name);
+        return original.call(this, command);
+      };
+      try {
+        for (let index = 0; index < 5; index++) {
+          const id = newId();
+          await subject.factory('AuthorizationCode').upsert(id, { jti: id, accountId: newId(), grantId: newId() }, 60);
+          await subject.factory('AuthorizationCode').consume(id);
+        }
+      } finally {
+        redis.sendCommand = original;
+      }
+      expect(sent.filter((name) => name === 'eval')).toEqual([]);
+      expect(sent.filter((name) => name === 'evalsha').length).toBeGreaterThanOrEqual(15);
     });
 
     it('leaves no index or pointer of a revoked account behind', async () => {

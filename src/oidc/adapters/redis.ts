@@ -1,7 +1,10 @@
 import type { ChainableCommander } from 'ioredis';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
 import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
+import { LRUCache } from 'lru-cache';
 import type { RedisClient } from '../../db/redis-connect.ts';
+import { defineScripts, luaScript, queueScript, runScript, type LuaScript } from '../../db/redis-scripts.ts';
+import type { Logger } from '../../log.ts';
 
 /*
  * Two key layouts; layoutOf() picks one from the client and the key prefix.
@@ -60,8 +63,7 @@ import type { RedisClient } from '../../db/redis-connect.ts';
  *    drops. An upsert racing a revocation can land after it and survive, as a record written
  *    after the atomic EVAL does; it stays indexed for the next revocation.
  *
- * Scripts run through plain EVAL rather than defineCommand, which would need an augmentation of
- * ioredis' typings; the scripts are a few hundred bytes and Redis caches them compiled by SHA.
+ * Scripts go by their SHA1 (EVALSHA, src/db/redis-scripts.ts): the text once per connection.
  */
 
 type Layout = 'atomic' | 'sharded';
@@ -100,7 +102,7 @@ function accountKey(prefix: string, accountId: string): string {
  * the field is appended to the stored text instead (JSON.parse keeps the last duplicate key).
  * KEEPTTL keeps the record's expiry. Returns 1 consumed, 0 missing or expired, -1 already consumed.
  */
-const CONSUME = `
+const CONSUME = luaScript('Consume', 1, `
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local consumed = cjson.decode(stored).consumed
@@ -109,21 +111,16 @@ local separator = ','
 if stored == '{}' then separator = '' end
 redis.call('SET', KEYS[1], string.sub(stored, 1, -2) .. separator .. '"consumed":' .. ARGV[1] .. '}', 'KEEPTTL')
 return 1
-`;
+`);
 
 /**
  * Adds a record key (ARGV[1]) to an index set (KEYS[1]: a grant or an account set) and stretches
  * the set's TTL to its longest-lived member, so the index expires with the last of its records
  * instead of lingering. ARGV[2] = 0: the member never expires, so neither does the set.
  * EXPIRE ... GT (Redis 7) never shortens the TTL and leaves a set without expiry alone.
- *
- * A busy account's set is stretched on every token and never expires, so it would collect the
- * keys of every record it ever held. Each add therefore checks a few random other members and
- * drops those whose record is gone (expired): with 3 checks per add, dead members settle at about
- * a third of the set. This runs after SADD so the set can never empty (and lose its TTL) here,
- * and skips ARGV[1], whose record the surrounding MULTI writes only after this script.
+ * Dropping the members whose record is gone is PRUNE_INDEX's job, off the request's path.
  */
-const ADD_TO_INDEX = `
+const ADD_TO_INDEX = luaScript('AddToIndex', 1, `
 local fresh = redis.call('EXISTS', KEYS[1]) == 0
 redis.call('SADD', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -134,13 +131,58 @@ elseif fresh then
 else
   redis.call('EXPIRE', KEYS[1], ttl, 'GT')
 end
-if not fresh then
-  for _, member in ipairs(redis.call('SRANDMEMBER', KEYS[1], 3)) do
-    if member ~= ARGV[1] and redis.call('EXISTS', member) == 0 then redis.call('SREM', KEYS[1], member) end
-  end
-end
 return 1
-`;
+`);
+
+/**
+ * A busy account's set is stretched on every token and never expires, so it would collect the
+ * keys of every record it ever held. This checks ARGV[1] random members of an index set (KEYS[1])
+ * and drops those whose record is gone (expired), when the set has at least ARGV[2] members
+ * (smaller ones are harmless and expire with their records). Every member was added in the same
+ * MULTI as its record, so a missing record is a dead one. Returns how many it dropped.
+ * PruneSchedule runs it once per PRUNE_EVERY adds to a set, checking PRUNE_SAMPLE members: three
+ * checks per add on average, so dead members settle at about a third of a large set.
+ */
+const PRUNE_INDEX = luaScript('PruneIndex', 1, `
+if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[2]) then return 0 end
+local removed = 0
+for _, member in ipairs(redis.call('SRANDMEMBER', KEYS[1], tonumber(ARGV[1]))) do
+  if redis.call('EXISTS', member) == 0 then removed = removed + redis.call('SREM', KEYS[1], member) end
+end
+return removed
+`);
+
+const PRUNE_EVERY = 16;
+const PRUNE_SAMPLE = 3 * PRUNE_EVERY;
+const PRUNE_MIN_MEMBERS = 64;
+
+/**
+ * Counts adds per index set in this process and prunes a set (PRUNE_INDEX) after every
+ * PRUNE_EVERY of them, without making the request that triggered it wait. A failed prune is
+ * logged and costs nothing else: the set keeps a few dead members until the next one. The counts
+ * are per process and bounded (least recently used sets forgotten first); several instances
+ * each prune after their own adds, which keeps the same rate overall.
+ */
+class PruneSchedule {
+  readonly #counts = new LRUCache<string, number>({ max: 10_000 });
+  readonly #redis: RedisClient;
+  readonly #onError: (error: unknown, key: string) => void;
+
+  constructor(redis: RedisClient, onError: (error: unknown, key: string) => void) {
+    this.#redis = redis;
+    this.#onError = onError;
+  }
+
+  added(key: string): void {
+    const count = (this.#counts.get(key) ?? 0) + 1;
+    if (count < PRUNE_EVERY) {
+      this.#counts.set(key, count);
+      return;
+    }
+    this.#counts.set(key, 0);
+    runScript(this.#redis, PRUNE_INDEX, key, PRUNE_SAMPLE, PRUNE_MIN_MEMBERS).catch((error: unknown) => this.#onError(error, key));
+  }
+}
 
 /**
  * Lua shared by the revocation scripts. ARGV[1] = prefix, ARGV[2] = the account revoked.
@@ -207,7 +249,7 @@ end
  * A member whose record now names another account (or none) was re-upserted since it was
  * indexed, and is left alone. Returns how many records were deleted (see REVOKE_FUNCTIONS).
  */
-const REVOKE_ACCOUNT = `${REVOKE_FUNCTIONS}
+const REVOKE_ACCOUNT = luaScript('RevokeAccount', 1, `${REVOKE_FUNCTIONS}
 local grantPrefix = prefix .. 'Grant:'
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if string.sub(key, 1, #grantPrefix) == grantPrefix then
@@ -218,17 +260,17 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 redis.call('DEL', KEYS[1])
 return removed
-`;
+`);
 
 /**
  * Revokes one Grant of the account (ARGV[3] = grant id) and everything under it, atomically.
  * KEYS[1] is the Grant record. Returns 1 when the Grant record existed and named the account
  * (and is now gone with its records), else 0 and nothing changes.
  */
-const REVOKE_GRANT = `${REVOKE_FUNCTIONS}
+const REVOKE_GRANT = luaScript('RevokeGrant', 1, `${REVOKE_FUNCTIONS}
 if revokeGrant(ARGV[3], true) then return 1 end
 return 0
-`;
+`);
 
 /**
  * Ends one Session of the account (KEYS[1], id ARGV[3]) and revokes every Grant it authorized
@@ -236,7 +278,7 @@ return 0
  * Session existed and named the account, else 0 and nothing changes. An authorized Grant whose
  * record names another account is left alone.
  */
-const REVOKE_SESSION = `${REVOKE_FUNCTIONS}
+const REVOKE_SESSION = luaScript('RevokeSession', 1, `${REVOKE_FUNCTIONS}
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local ok, payload = pcall(cjson.decode, stored)
@@ -252,7 +294,7 @@ end
 remove(KEYS[1], true)
 for _, grantId in ipairs(grantIds) do revokeGrant(grantId, false) end
 return 1
-`;
+`);
 
 /**
  * SHARDED layout, one slot per script. Adds a record key (ARGV[1]) to an index ZSET (KEYS[1]: a
@@ -263,7 +305,7 @@ return 1
  * between this script and the write of the record. Unlike ADD_TO_INDEX it never looks at another
  * key: a pruned member is one whose own score says it expired, never a record still to be written.
  */
-const SHARDED_INDEX_ADD = `
+const SHARDED_INDEX_ADD = luaScript('ShardedIndexAdd', 1, `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local grace = tonumber(ARGV[3])
@@ -281,14 +323,14 @@ else
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(last[2]) - now + grace))
 end
 return 1
-`;
+`);
 
 /**
  * SHARDED layout. Deletes one record (KEYS[1]) when it exists and, if ARGV[1] is not empty, names
  * that account; returns the stored text when it deleted it (the caller then drops its index
  * entries and pointers), nil when there is no such record, 0 when it names another account.
  */
-const SHARDED_REMOVE = `
+const SHARDED_REMOVE = luaScript('ShardedRemove', 1, `
 local stored = redis.call('GET', KEYS[1])
 if not stored then return false end
 if ARGV[1] ~= '' then
@@ -297,13 +339,13 @@ if ARGV[1] ~= '' then
 end
 redis.call('DEL', KEYS[1])
 return stored
-`;
+`);
 
 /** SHARDED layout. Deletes a pointer (KEYS[1]) only while it still points at that record id (ARGV[1]). */
-const SHARDED_DELETE_POINTER = `
+const SHARDED_DELETE_POINTER = luaScript('ShardedDeletePointer', 1, `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`;
+`);
 
 /**
  * SHARDED layout. The atomic head of a grant revocation, on the grant's slot: KEYS[1] is the Grant
@@ -313,7 +355,7 @@ return 0
  * and returns { 'deleted' or 'missing', its stored text or '', every member of the index }, which
  * the caller removes one by one (the index keeps the members it could not remove).
  */
-const SHARDED_DETACH_GRANT = `
+const SHARDED_DETACH_GRANT = luaScript('ShardedDetachGrant', 2, `
 local stored = redis.call('GET', KEYS[1])
 local status = 'missing'
 if stored then
@@ -329,7 +371,7 @@ end
 local result = { status, stored }
 for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do table.insert(result, member) end
 return result
-`;
+`);
 
 /** How long (ms) a sharded index keeps a member past its expiry: see SHARDED_INDEX_ADD. */
 const INDEX_GRACE_MS = 60_000;
@@ -385,13 +427,15 @@ class RedisAdapter implements Adapter {
   readonly #model: string;
   readonly #layout: Layout;
   readonly #keys: Keys;
+  readonly #prune: PruneSchedule;
 
-  constructor(redis: RedisClient, prefix: string, model: string, layout: Layout) {
+  constructor(redis: RedisClient, prefix: string, model: string, layout: Layout, prune: PruneSchedule) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#model = model;
     this.#layout = layout;
     this.#keys = keysOf(layout, prefix);
+    this.#prune = prune;
   }
 
   #key(id: string): string {
@@ -422,8 +466,10 @@ class RedisAdapter implements Adapter {
       if (expiresIn === undefined) multi.set(target, value);
       else multi.set(target, value, 'EX', expiresIn);
     };
-    if (payload.grantId) multi.eval(ADD_TO_INDEX, 1, grantKey(this.#prefix, payload.grantId), key, expiresIn ?? 0);
-    if (payload.accountId) multi.eval(ADD_TO_INDEX, 1, accountKey(this.#prefix, payload.accountId), key, expiresIn ?? 0);
+    const indexes: string[] = [];
+    if (payload.grantId) indexes.push(grantKey(this.#prefix, payload.grantId));
+    if (payload.accountId) indexes.push(accountKey(this.#prefix, payload.accountId));
+    for (const index of indexes) queueScript(multi, ADD_TO_INDEX, index, key, expiresIn ?? 0);
     if (payload.userCode) set(this.#userCodeKey(payload.userCode), id);
     if (payload.uid) set(this.#uidKey(payload.uid), id);
     // Signed-in sessions by expiry, so counting them needs no scan (countActiveSessionsRedis). A
@@ -434,6 +480,7 @@ class RedisAdapter implements Adapter {
     }
     set(key, JSON.stringify(payload));
     await exec(multi);
+    for (const index of indexes) this.#prune.added(index);
   }
 
   /**
@@ -446,8 +493,8 @@ class RedisAdapter implements Adapter {
     const set = (target: string, value: string): Promise<unknown> =>
       expiresIn === undefined ? redis.set(target, value) : redis.set(target, value, 'EX', expiresIn);
     const first: Promise<unknown>[] = [];
-    if (payload.grantId) first.push(redis.eval(SHARDED_INDEX_ADD, 1, this.#keys.grant(payload.grantId), key, expiresIn ?? 0, INDEX_GRACE_MS));
-    if (payload.accountId) first.push(redis.eval(SHARDED_INDEX_ADD, 1, this.#keys.account(payload.accountId), key, expiresIn ?? 0, INDEX_GRACE_MS));
+    if (payload.grantId) first.push(runScript(redis, SHARDED_INDEX_ADD, this.#keys.grant(payload.grantId), key, expiresIn ?? 0, INDEX_GRACE_MS));
+    if (payload.accountId) first.push(runScript(redis, SHARDED_INDEX_ADD, this.#keys.account(payload.accountId), key, expiresIn ?? 0, INDEX_GRACE_MS));
     if (payload.userCode) first.push(set(this.#userCodeKey(payload.userCode), id));
     if (payload.uid) first.push(set(this.#uidKey(payload.uid), id));
     if (this.#model === 'Session') {
@@ -482,7 +529,7 @@ class RedisAdapter implements Adapter {
 
   /** One key in either layout, so the CAS is atomic on a Cluster too. */
   async consume(id: string): Promise<void> {
-    const result = await this.#redis.eval(CONSUME, 1, this.#key(id), epochSeconds());
+    const result = await runScript(this.#redis, CONSUME, this.#key(id), epochSeconds());
     if (result === 0) throw new errors.InvalidGrant(`${this.#model} not found or expired`);
     if (result !== 1) throw new errors.InvalidGrant(`${this.#model} already consumed`);
   }
@@ -537,10 +584,15 @@ async function exec(multi: ChainableCommander): Promise<void> {
  * Provider state in Redis under `keyPrefix`: standalone, Sentinel or Cluster (see the layouts at
  * the top). Throws on a Cluster when the prefix has an unclosed `{`.
  */
-export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string): AdapterFactory {
+export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string, options: { logger?: Pick<Logger, 'warn'> } = {}): AdapterFactory {
   const layout = layoutOf(redis, keyPrefix);
-  return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout);
+  // Before any multi(): a pipeline takes the scripts its client has at that moment.
+  defineScripts(redis, ALL_SCRIPTS);
+  const prune = new PruneSchedule(redis, (error, key) => options.logger?.warn({ err: error, key }, 'redis index pruning failed; the set keeps its dead members until the next prune'));
+  return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout, prune);
 }
+
+const ALL_SCRIPTS = [CONSUME, ADD_TO_INDEX, PRUNE_INDEX, REVOKE_ACCOUNT, REVOKE_GRANT, REVOKE_SESSION, SHARDED_INDEX_ADD, SHARDED_REMOVE, SHARDED_DELETE_POINTER, SHARDED_DETACH_GRANT];
 
 type Removal = { outcome: 'removed'; stored: string } | { outcome: 'missing' | 'other' };
 
@@ -551,7 +603,7 @@ type Removal = { outcome: 'removed'; stored: string } | { outcome: 'missing' | '
  * names another account, and nothing changed.
  */
 async function removeSharded(redis: RedisClient, prefix: string, key: string, accountId: string): Promise<Removal> {
-  const stored = await redis.eval(SHARDED_REMOVE, 1, key, accountId);
+  const stored = await runScript(redis, SHARDED_REMOVE, key, accountId);
   if (stored === null) return { outcome: 'missing' };
   if (stored === 0) return { outcome: 'other' };
   if (typeof stored !== 'string') throw new Error(`unexpected reply from record removal script: ${String(stored)}`);
@@ -562,7 +614,7 @@ async function removeSharded(redis: RedisClient, prefix: string, key: string, ac
   if (record) {
     for (const field of ['uid', 'userCode'] as const) {
       const value = payload[field];
-      if (typeof value === 'string' && value !== '') cleanups.push(redis.eval(SHARDED_DELETE_POINTER, 1, keys.pointer(field, record.model, value), record.id));
+      if (typeof value === 'string' && value !== '') cleanups.push(runScript(redis, SHARDED_DELETE_POINTER, keys.pointer(field, record.model, value), record.id));
     }
     if (record.model === 'Session') cleanups.push(redis.zrem(sessionsKey(prefix), record.id));
   }
@@ -595,7 +647,7 @@ async function revokeGrantSharded(redis: RedisClient, prefix: string, accountId:
   const keys = keysOf('sharded', prefix);
   const recordKey = keys.record('Grant', grantId);
   const indexKey = keys.grant(grantId);
-  const reply = await redis.eval(SHARDED_DETACH_GRANT, 2, recordKey, indexKey, accountId, mustExist ? '1' : '0');
+  const reply = await runScript(redis, SHARDED_DETACH_GRANT, recordKey, indexKey, accountId, mustExist ? '1' : '0');
   if (!Array.isArray(reply) || !reply.every((item) => typeof item === 'string')) throw new Error(`unexpected reply from grant revocation script: ${String(reply)}`);
   const [status, stored = '', ...members] = reply as string[];
   if (status !== 'deleted' && status !== 'missing' && status !== 'other') throw new Error(`unexpected status from grant revocation script: ${String(status)}`);
@@ -652,7 +704,7 @@ async function revokeAccountStateSharded(redis: RedisClient, prefix: string, acc
 export async function revokeAccountStateRedis(redis: RedisClient, prefix: string, accountId: string): Promise<number> {
   if (!accountId) throw new TypeError('accountId must be a non-empty string');
   if (layoutOf(redis, prefix) === 'sharded') return revokeAccountStateSharded(redis, prefix, accountId);
-  const removed = await redis.eval(REVOKE_ACCOUNT, 1, accountKey(prefix, accountId), prefix, accountId);
+  const removed = await runScript(redis, REVOKE_ACCOUNT, accountKey(prefix, accountId), prefix, accountId);
   if (typeof removed !== 'number') throw new Error(`unexpected reply from account revocation script: ${String(removed)}`);
   return removed;
 }
@@ -770,8 +822,8 @@ export async function findAccountGrantsRedis(redis: RedisClient, prefix: string,
   return grants.map((grant) => ({ ...grant, lastUsedIat: lastUsed.get(grant.id) ?? null }));
 }
 
-async function revokeOne(redis: RedisClient, script: string, recordKey: string, prefix: string, accountId: string, id: string): Promise<boolean> {
-  const result = await redis.eval(script, 1, recordKey, prefix, accountId, id);
+async function revokeOne(redis: RedisClient, script: LuaScript, recordKey: string, prefix: string, accountId: string, id: string): Promise<boolean> {
+  const result = await runScript(redis, script, recordKey, prefix, accountId, id);
   if (result !== 0 && result !== 1) throw new Error(`unexpected reply from revocation script: ${String(result)}`);
   return result === 1;
 }
