@@ -52,6 +52,9 @@ export function createApp(deps: Deps): Koa {
       ctx.body = asset.body;
     });
   }
+  // The provider's hot endpoints go straight to it: none of our routers below would match them,
+  // and matching every route of every router on each token request is measurable.
+  const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
   // Each request runs against the oidc-provider instance current when it arrived, even if a key
   // change builds the next one meanwhile (src/oidc/provider-holder.ts).
   app.use(deps.providers.pin);
@@ -59,7 +62,7 @@ export function createApp(deps: Deps): Koa {
   if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestContext(deps.logger));
   app.use(outageScope());
-  app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:' }));
+  app.use(securityHeaders({ https: new URL(deps.config.issuer).protocol === 'https:', api: (ctx) => providerPaths.has(ctx.path) }));
   app.use(errorHandler(deps.logger, deps.pages, { adminPrefix: ADMIN_BASE, recover: restartExpiredSignIn(deps) }));
   // Brand colours, the theme's stylesheet and its files (logo, fonts) under /assets/theme/.
   app.use(themeAssets(deps.theme));
@@ -77,9 +80,6 @@ export function createApp(deps: Deps): Koa {
     if (ctx.req.socket.destroyed) return;
     await runProvider(ctx);
   };
-  // The provider's hot endpoints go straight to it: none of our routers below would match them,
-  // and matching every route of every router on each token request is measurable.
-  const providerPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration']);
   // Every route, ours and the provider's: NUL, lone surrogates and invalid UTF-8 are a 400 here,
   // before any of them reaches PostgreSQL. 64 KiB is the largest body any parser below accepts
   // (the admin API's JSON). The hot endpoints keep the parsed form in ctx.request.body (the

@@ -204,7 +204,8 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       if (options.role === 'server') await redis.connect();
     }
     const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger }) : createSqlAdapterFactory(db);
-    const stateAdapter = metrics ? instrumentAdapterFactory(storage, metrics.adapterOperationDuration) : storage;
+    // One wrapper per call (503 on an outage; timed when metrics are on), built once per model.
+    const stateAdapter = instrumentAdapterFactory(storage, metrics?.adapterOperationDuration ?? null);
     if (options.role === 'server') {
       const sweep = async () => {
         await deleteExpiredTokens(db);

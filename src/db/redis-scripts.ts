@@ -27,9 +27,14 @@ type Callable = Record<string, ((...args: Array<string | number>) => unknown) | 
  * them before the first multi(). Defining one again is a no-op.
  */
 export function defineScripts(redis: RedisClient, scripts: readonly LuaScript[]): void {
+  const options = redis.options as { autoPipeliningIgnoredCommands?: string[] };
   for (const script of scripts) {
     if (typeof (redis as unknown as Callable)[script.name] === 'function') continue;
     redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua });
+    // ioredis 6's auto-pipelining mishandles a defined command whose pipeline fails (the
+    // connection is down): it throws "results[i] is not iterable" from a callback, past every
+    // caller. So scripts are written on their own; everything else is still auto-pipelined.
+    options.autoPipeliningIgnoredCommands = [...(options.autoPipeliningIgnoredCommands ?? []), script.name];
   }
 }
 

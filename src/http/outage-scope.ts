@@ -6,7 +6,7 @@ import type { Middleware } from 'koa';
  * deadline a second time because something swallowed the first failure and asked again
  * (oidc-provider's authorization error handler looks the client up once more, ignoring errors,
  * to decide where the error may go). So the first outage is remembered for the rest of that
- * request, and later storage calls in it fail at once (see failFast in unavailable.ts). Other
+ * request, and later storage calls in it fail at once (see instrumentAdapter in src/observability/instrument-adapter.ts). Other
  * requests are not affected: each finds out for itself.
  */
 const storage = new AsyncLocalStorage<{ down: 'database' | 'redis' | null }>();

@@ -1,5 +1,5 @@
 import helmet from 'koa-helmet';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 
 /**
  * Strict headers on every response. Pages load only our own stylesheet and images; nothing may
@@ -8,8 +8,8 @@ import type { Middleware } from 'koa';
  * No form-action: Chromium applies it to the redirect chain after a post, which ends at the
  * relying party's redirect URI.
  */
-export function securityHeaders(options: { https: boolean }): Middleware {
-  return helmet({
+export function securityHeaders(options: { https: boolean; api?: (ctx: Context) => boolean }): Middleware {
+  const pages = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -30,4 +30,21 @@ export function securityHeaders(options: { https: boolean }): Middleware {
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: options.https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   }) as Middleware;
+  const isApi = options.api;
+  if (!isApi) return pages;
+  // JSON endpoints (token, introspection, userinfo, JWKS, discovery) render nothing a browser
+  // could frame, run or embed, so most of helmet's page headers say nothing there. What still
+  // matters for an API (OWASP REST Security Cheat Sheet) is set from one prepared list.
+  const apiHeaders: Array<[string, string]> = [
+    ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+    ['x-content-type-options', 'nosniff'],
+    ['x-frame-options', 'DENY'],
+    ['referrer-policy', 'no-referrer'],
+    ...(options.https ? [['strict-transport-security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
+  ];
+  return (ctx, next) => {
+    if (!isApi(ctx)) return pages(ctx, next);
+    for (const [name, value] of apiHeaders) ctx.res.setHeader(name, value);
+    return next();
+  };
 }

@@ -54,25 +54,3 @@ export function toUnavailable(error: unknown, fallback: 'database' | 'redis' = '
   noteOutage(dependency);
   return error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError(dependency ?? fallback, error);
 }
-
-/**
- * Wraps every method of an object so connection failures surface as 503s; in a request that has
- * already met an outage, a call fails at once instead of waiting again (see outage-scope.ts).
- */
-export function failFast<T extends object>(target: T): T {
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value = Reflect.get(object, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        const down = outageSeen();
-        if (down) throw new ServiceUnavailableError(down, new Error(`not tried: this request already found the ${down} unavailable`));
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(object, args);
-        } catch (error) {
-          throw toUnavailable(error);
-        }
-      };
-    },
-  });
-}

@@ -1,28 +1,44 @@
 import type { Adapter, AdapterFactory } from 'oidc-provider';
 import type { Histogram } from 'prom-client';
+import { ServiceUnavailableError, toUnavailable } from '../http/unavailable.ts';
+import { outageSeen } from '../http/outage-scope.ts';
 
 const OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId'] as const;
 
-/** Times every call of one model's adapter, failures included, in `histogram` by model and operation. */
-export function instrumentAdapter(adapter: Adapter, model: string, histogram: Histogram<'model' | 'operation'>): Adapter {
-  const timed = {} as Adapter;
+type Operation = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * The one wrapper around every call of one model's storage adapter, built once per model:
+ *  - a storage outage surfaces as ServiceUnavailableError (503 temporarily_unavailable), and in
+ *    a request that has already met one the call fails at once instead of waiting out a deadline
+ *    again (src/http/outage-scope.ts);
+ *  - with a histogram, the call's duration, failures included, by model and operation.
+ * One plain async function per operation: no proxy, no timer object, nothing allocated per call
+ * beyond the call itself (this runs several times on every token request).
+ */
+export function instrumentAdapter(adapter: Adapter, model: string, histogram: Histogram<'model' | 'operation'> | null): Adapter {
+  const guarded = {} as Record<(typeof OPERATIONS)[number], Operation>;
   for (const operation of OPERATIONS) {
-    const call = adapter[operation].bind(adapter) as (...args: unknown[]) => Promise<unknown>;
+    const call = (adapter[operation] as Operation).bind(adapter);
     // The labelled child once, here: looking it up by labels hashes them on every call.
-    const child = histogram.labels({ model, operation });
-    (timed as unknown as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
-      const end = child.startTimer();
+    const child = histogram?.labels({ model, operation });
+    guarded[operation] = async (...args: unknown[]) => {
+      const down = outageSeen();
+      if (down) throw new ServiceUnavailableError(down, new Error(`not tried: this request already found the ${down} unavailable`));
+      const started = child ? performance.now() : 0;
       try {
         return await call(...args);
+      } catch (error) {
+        throw toUnavailable(error);
       } finally {
-        end();
+        child?.observe((performance.now() - started) / 1000);
       }
     };
   }
-  return timed;
+  return guarded as unknown as Adapter;
 }
 
-/** The same factory, each model's adapter timed (see instrumentAdapter). */
-export function instrumentAdapterFactory(factory: AdapterFactory, histogram: Histogram<'model' | 'operation'>): AdapterFactory {
+/** The same factory, each model's adapter wrapped once (see instrumentAdapter). */
+export function instrumentAdapterFactory(factory: AdapterFactory, histogram: Histogram<'model' | 'operation'> | null): AdapterFactory {
   return (model) => instrumentAdapter(factory(model), model, histogram);
 }

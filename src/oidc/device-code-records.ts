@@ -9,13 +9,13 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 export const EXPIRED_DEVICE_CODE_KEPT_SECONDS = 600;
 
 export function keepExpiredDeviceCodes(adapter: Adapter): Adapter {
-  return new Proxy(adapter, {
-    get(target, property, receiver) {
-      if (property === 'upsert') {
-        return (id: string, payload: AdapterPayload, expiresIn: number) => target.upsert(id, payload, expiresIn + EXPIRED_DEVICE_CODE_KEPT_SECONDS);
-      }
-      const value = Reflect.get(target, property, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return {
+    upsert: (id: string, payload: AdapterPayload, expiresIn: number) => adapter.upsert(id, payload, expiresIn + EXPIRED_DEVICE_CODE_KEPT_SECONDS),
+    find: (id) => adapter.find(id),
+    findByUid: (uid) => adapter.findByUid(uid),
+    findByUserCode: (userCode) => adapter.findByUserCode(userCode),
+    consume: (id) => adapter.consume(id),
+    destroy: (id) => adapter.destroy(id),
+    revokeByGrantId: (grantId) => adapter.revokeByGrantId(grantId),
+  };
 }

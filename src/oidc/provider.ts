@@ -8,7 +8,7 @@ import type { RbacService } from '../rbac/service.ts';
 import type { Effective } from '../rbac/effective.ts';
 import { accessTokenClaims } from './access-token-claims.ts';
 import { noteForLog } from '../http/request-context.ts';
-import { failFast, toUnavailable, ServiceUnavailableError } from '../http/unavailable.ts';
+import { toUnavailable, ServiceUnavailableError } from '../http/unavailable.ts';
 import type { Pages } from '../pages/render.ts';
 import { clientDisplay } from '../pages/client-display.ts';
 import { classifyError, renderErrorPage } from '../http/error-view.ts';
@@ -26,6 +26,8 @@ import { ACCOUNT_SCOPES, accountResourceIndicator } from '../account/api/resourc
 import type { OutboundFetch } from '../http/outbound.ts';
 import { CLIENT_AUTH_METHODS, signingAlgorithmChoices } from './algorithms.ts';
 import { keepExpiredDeviceCodes } from './device-code-records.ts';
+import { rememberClientsByMetadata } from './client-find.ts';
+import { instrumentAdapter } from '../observability/instrument-adapter.ts';
 import { deviceFlowFeature, deviceFlowMiddleware, type DeviceFlowLimits } from '../interactions/device-flow.ts';
 
 /** Which application asked to sign out, for the signed-out page (see rpInitiatedLogout below). */
@@ -89,9 +91,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     }
   };
 
+  // Not timed as a storage adapter: a client lookup is a config cache hit or a timed SQL query.
+  const clients = instrumentAdapter(deps.clientAdapter, 'Client', null);
   const configuration: Configuration = {
     // A storage outage surfaces as 503 temporarily_unavailable, not 500 (src/http/unavailable.ts).
-    adapter: (name: string) => failFast(name === 'Client' ? deps.clientAdapter : name === 'DeviceCode' ? keepExpiredDeviceCodes(deps.stateAdapter(name)) : deps.stateAdapter(name)),
+    // stateAdapter's models already fail fast (src/observability/instrument-adapter.ts).
+    adapter: (name: string) => (name === 'Client' ? clients : name === 'DeviceCode' ? keepExpiredDeviceCodes(deps.stateAdapter(name)) : deps.stateAdapter(name)),
     clients: [],
     findAccount: (...args: Parameters<typeof findAccount>) => unavailableAs503(async () => findAccount(...args)),
     jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
@@ -285,6 +290,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  rememberClientsByMetadata(provider, clients);
   // RFC 8628 around oidc-provider: the wrong-code limit, prefilled codes, interval and slow_down.
   provider.use(deviceFlowMiddleware(provider, deps.deviceFlowLimits));
   // Hands the client and account of each protocol request to our request log line (see
