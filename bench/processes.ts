@@ -90,8 +90,8 @@ export interface Managed {
 }
 
 /** `ignore`: output lines that are expected and not worth showing (not kept, not counted). */
-export function startNode(script: string, args: string[], env: NodeJS.ProcessEnv, ignore?: RegExp): Managed {
-  const child = spawn(process.execPath, [script, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startNode(script: string, args: string[], env: NodeJS.ProcessEnv, ignore?: RegExp, nodeFlags: string[] = []): Managed {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const tail: string[] = [];
@@ -214,4 +214,15 @@ export class ProcessMeter {
       cpuSeconds: cpuAtEnd !== null && this.cpuAtStart !== null ? cpuAtEnd - this.cpuAtStart : null,
     };
   }
+}
+
+/**
+ * The node flags `npm start` gives src/main.ts (package.json's start script, `node <flags>
+ * src/main.ts`), so ours runs here exactly as an operator's `npm start` does.
+ */
+export function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') throw new Error(`package.json's start script is not "node [flags] src/main.ts": ${scripts.start}`);
+  return words.slice(1, -1);
 }

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import type { Logger } from '../log.ts';
 
 /**
@@ -147,26 +147,33 @@ export type OutboundFetch = (url: URL | string, init?: RequestInit & { signal?: 
  * logged with its reason. (Response size limits are oidc-provider's fetchResponseBodyLimits.)
  */
 export function createOutboundFetch({ policy, timeoutMs, logger, maxBytes = 256 * 1024 }: OutboundFetchOptions): OutboundFetch & { close(): Promise<void> } {
-  const connect = buildConnector({ timeout: timeoutMs, lookup: guardedLookup(policy) } as Parameters<typeof buildConnector>[0]);
-  const dispatcher = new Agent({
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connect: (options, callback) => {
-      // A literal address skips DNS, so it is judged here.
-      const hostname = options.hostname.replace(/^\[|\]$/g, '');
-      if (isIP(hostname)) {
-        const reason = refusal(policy, hostname, hostname);
-        if (reason) return callback(new OutboundRefusedError(reason), null);
-      }
-      return connect(options, callback);
-    },
-  });
+  // undici is loaded with the first outbound request (most instances make few or none: a
+  // client's jwks_uri, a logout, a webhook), not at start-up, where it is several MiB.
+  let client: Promise<{ dispatcher: Agent; fetch: typeof import('undici').fetch }> | undefined;
+  const undici = () => (client ??= import('undici').then(({ Agent: UndiciAgent, buildConnector, fetch }) => {
+    const connect = buildConnector({ timeout: timeoutMs, lookup: guardedLookup(policy) } as Parameters<typeof buildConnector>[0]);
+    const dispatcher = new UndiciAgent({
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: (options, callback) => {
+        // A literal address skips DNS, so it is judged here.
+        const hostname = options.hostname.replace(/^\[|\]$/g, '');
+        if (isIP(hostname)) {
+          const reason = refusal(policy, hostname, hostname);
+          if (reason) return callback(new OutboundRefusedError(reason), null);
+        }
+        return connect(options, callback);
+      },
+    });
+    return { dispatcher, fetch };
+  }));
   const outboundFetch = async (url: URL | string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<Response> => {
     const target = new URL(url);
     const where = `${target.origin}${target.pathname}`;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
     try {
+      const { dispatcher, fetch: undiciFetch } = await undici();
       const response = await undiciFetch(target, { ...(init as object), signal, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Response;
       if (!response.ok) logger.warn({ url: where, status: response.status }, 'outbound request answered with an error status');
       // Read here, within the deadline and the size bound, so a slow or endless body fails (and is logged) too.
@@ -178,7 +185,7 @@ export function createOutboundFetch({ policy, timeoutMs, logger, maxBytes = 256 
       throw error;
     }
   };
-  return Object.assign(outboundFetch, { close: () => dispatcher.close() });
+  return Object.assign(outboundFetch, { close: async () => (client ? (await client).dispatcher.close() : undefined) });
 }
 
 class ResponseTooLargeError extends Error {

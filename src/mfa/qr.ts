@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 
 /**
  * QR codes for TOTP enrolment. SVG keeps it crisp at any zoom, needs no canvas, and inlines as a
@@ -6,7 +5,9 @@ import QRCode from 'qrcode';
  * Error correction M (15 %) survives a screen's glare and moiré; margin 2 modules is less than
  * the spec's quiet zone of 4, enough for phone scanners on a plain page background.
  */
-export function qrSvg(text: string): Promise<string> {
+export async function qrSvg(text: string): Promise<string> {
+  // Loaded on the first enrolment, not at start-up: most requests never draw a QR code.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
 }
 

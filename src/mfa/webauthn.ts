@@ -1,6 +1,6 @@
-import {
+import type {
   generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
+  PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import type { Database } from '../db/database.ts';
 import type { Clock } from '../clock.ts';
@@ -10,6 +10,16 @@ import {
 } from './credentials-repository.ts';
 import { parseAuthenticationResponse, parseRegistrationResponse } from './webauthn-responses.ts';
 import { accountIdOf, isUuid, userHandleOf } from './user-handle.ts';
+
+interface WebAuthnLibrary {
+  generateRegistrationOptions: typeof generateRegistrationOptions;
+  verifyRegistrationResponse: typeof verifyRegistrationResponse;
+  generateAuthenticationOptions: typeof generateAuthenticationOptions;
+  verifyAuthenticationResponse: typeof verifyAuthenticationResponse;
+}
+let library: Promise<WebAuthnLibrary> | undefined;
+/** @simplewebauthn/server on the first ceremony, not at start-up (about 8 MiB that token requests never need). */
+const webauthnLibrary = (): Promise<WebAuthnLibrary> => (library ??= import('@simplewebauthn/server'));
 
 export type WebAuthn = ReturnType<typeof createWebAuthn>;
 
@@ -92,7 +102,7 @@ export function createWebAuthn(deps: { db: Database; issuer: string; brandName: 
     async registrationOptions(ceremony: string, account: { id: string; email: string; name?: string | null }): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const userID = userHandleOf(account.id);
       const existing = await findCredentialsByAccount(db, account.id);
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthnLibrary()).generateRegistrationOptions({
         rpName: deps.brandName,
         rpID: rpId,
         userID,
@@ -115,7 +125,7 @@ export function createWebAuthn(deps: { db: Database; issuer: string; brandName: 
       if (pending.kind !== 'registration' || pending.accountId !== accountId) return { ok: false, reason: 'invalid' };
       const parsed = parseRegistrationResponse(response);
       if (!parsed) return { ok: false, reason: 'invalid' };
-      const verified = await refusedOnThrow(() => verifyRegistrationResponse({
+      const verified = await refusedOnThrow(() => webauthnLibrary().then((webauthn) => webauthn.verifyRegistrationResponse({
         response: parsed,
         expectedChallenge: pending.challenge,
         expectedOrigin: origin,
@@ -124,7 +134,7 @@ export function createWebAuthn(deps: { db: Database; issuer: string; brandName: 
         // good second factor. Passwordless sign-in demands it at authentication instead.
         requireUserVerification: false,
         supportedAlgorithmIDs: ALGORITHMS,
-      }));
+      })));
       if (!verified?.verified) return { ok: false, reason: 'invalid' };
       const info = verified.registrationInfo;
       // The id in the authenticator data is the one the key signs for; the JSON's must agree.
@@ -152,7 +162,7 @@ export function createWebAuthn(deps: { db: Database; issuer: string; brandName: 
      */
     async authenticationOptions(ceremony: string, accountId?: string | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const credentials = accountId ? await findCredentialsByAccount(db, accountId) : [];
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthnLibrary()).generateAuthenticationOptions({
         rpID: rpId,
         allowCredentials: credentials.map((credential) => ({ id: credential.credentialId, transports: credential.transports })),
         userVerification: accountId ? 'preferred' : 'required',
@@ -170,7 +180,7 @@ export function createWebAuthn(deps: { db: Database; issuer: string; brandName: 
       if (!parsed) return { ok: false, reason: 'invalid' };
       const credential = await findCredentialById(db, parsed.id);
       if (!credential) return { ok: false, reason: 'unknown_credential' };
-      const verified = await refusedOnThrow(() => verifyAuthenticationResponse({
+      const verified = await refusedOnThrow(() => webauthnLibrary().then((webauthn) => webauthn.verifyAuthenticationResponse({
         response: parsed,
         expectedChallenge: pending.challenge,
         expectedOrigin: origin,
@@ -180,7 +190,7 @@ export function createWebAuthn(deps: { db: Database; issuer: string; brandName: 
         credential: { id: credential.credentialId, publicKey: credential.publicKey, counter: 0, transports: credential.transports },
         // Checked below, with the rest of our rules; the library still requires user presence.
         requireUserVerification: false,
-      }));
+      })));
       if (!verified?.verified) return { ok: false, reason: 'invalid' };
       const info = verified.authenticationInfo;
       const passwordless = pending.accountId === null;
