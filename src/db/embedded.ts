@@ -1,4 +1,6 @@
 import { mkdirSync, openSync, writeSync, closeSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -123,12 +125,40 @@ export async function openEmbedded(dataDir: string, role: EmbeddedRole, options:
 // stuck, and everyone behind it is already failing.
 const IDLE_HOLDER_FLOOR_WAITS = 4;
 
+/*
+ * PostgreSQL's default 128 MB of shared buffers is sized for a server of its own; here they live
+ * in this process's WebAssembly memory, which never shrinks, next to an identity provider whose
+ * hot data (provider state) is elsewhere (src/db/state-sqlite.ts). 16 MB holds the accounts,
+ * clients and keys of a small installation; the operating system's page cache holds the rest.
+ */
+const EMBEDDED_SETTINGS = ['shared_buffers = 16MB'];
+
+const run = promisify(execFile);
+
+/**
+ * initdb of a new data directory in a child process: it grows WebAssembly memory to several
+ * hundred MiB, which a process can never give back, so the server that then opens the directory
+ * would carry it for its whole life. Only the first start of a new DATA_DIR pays this (a second
+ * or two). Bounded: a child that does not finish in 120 s is killed and start-up fails.
+ */
+async function initialiseApart(pgdata: string): Promise<void> {
+  const script = `const { PGlite } = await import('@electric-sql/pglite'); const db = await PGlite.create(process.argv[1], { postgresqlconf: ${JSON.stringify(EMBEDDED_SETTINGS)} }); await db.close();`;
+  try {
+    await run(process.execPath, ['--input-type=module', '-e', script, pgdata], { timeout: 120_000, cwd: import.meta.dirname });
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) ?? (error as Error).message;
+    throw new EmbeddedDatabaseError(`could not create the embedded database in ${pgdata}: ${detail}`);
+  }
+}
+
 async function own(dataDir: string, lockPath: string, socketPath: string, poolSize: number, timeouts: DatabaseTimeouts | undefined): Promise<Database> {
   let db: PGlite | undefined;
   let server: PGliteWireServer | undefined;
   try {
     rmSync(socketPath, { force: true }); // left behind by a process that died
-    db = await PGlite.create(join(dataDir, 'pglite'));
+    const pgdata = join(dataDir, 'pglite');
+    if (!existsSync(join(pgdata, 'PG_VERSION'))) await initialiseApart(pgdata);
+    db = await PGlite.create(pgdata, { postgresqlconf: EMBEDDED_SETTINGS });
     server = new PGliteWireServer(db, socketPath, timeouts ? { floorWaitMs: timeouts.embeddedFloorMs, idleHolderMs: IDLE_HOLDER_FLOOR_WAITS * timeouts.embeddedFloorMs } : {});
     await server.start();
   } catch (error) {
