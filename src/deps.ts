@@ -35,6 +35,8 @@ import { createProviderHolder, type ProviderHolder } from './oidc/provider-holde
 import { loadCookieKeys } from './oidc/cookie-keys.ts';
 import { createRedisAdapterFactory } from './oidc/adapters/redis.ts';
 import { createSqlAdapterFactory, deleteExpiredPayloads } from './oidc/adapters/sql.ts';
+import { createSqliteAdapterFactory } from './oidc/adapters/sqlite.ts';
+import { createProviderStateFile, type ProviderStateFile } from './db/state-sqlite.ts';
 import { createCsrf, type Csrf } from './interactions/csrf.ts';
 import { AppError } from './errors.ts';
 import { createUpstreams } from './federation/upstreams.ts';
@@ -72,7 +74,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { instrumentAdapterFactory } from './observability/instrument-adapter.ts';
 import { ACCOUNT_KEY_PREFIX, applyConfigNotice, createConfigCache, noConfigCache, touchesAccounts, touchesConfig, type ConfigCache } from './cache/config-cache.ts';
 import { listenForChanges } from './db/listen.ts';
-import { createRedisRefreshRotations, createSqlRefreshRotations, type RefreshRotations } from './oidc/refresh-rotations.ts';
+import { createRedisRefreshRotations, createSqlRefreshRotations, createSqliteRefreshRotations, type RefreshRotations } from './oidc/refresh-rotations.ts';
 import { watchProvider } from './oidc/diagnostics.ts';
 import { JWT_RECORD_MODEL } from './oidc/jwt-introspection.ts';
 import { createOutboundFetch, parseAllowList } from './http/outbound.ts';
@@ -203,13 +205,23 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       cleanups.unshift(labelled('redis', () => client.quit().catch(() => client.disconnect())));
       if (options.role === 'server') await redis.connect();
     }
-    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger }) : createSqlAdapterFactory(db);
+    // Embedded: provider state in a SQLite file beside PGlite (src/db/state-sqlite.ts). Opened at
+    // once by a server, so a bad file stops start-up; by the CLI only when a command touches it.
+    // Closed after everything registered below, each of which is unshifted before it.
+    let stateFile: ProviderStateFile | null = null;
+    if (!redis && db.embedded) {
+      const file = createProviderStateFile(config.dataDir);
+      cleanups.unshift(labelled('provider state', () => file.close()));
+      if (options.role === 'server') file.open();
+      stateFile = file;
+    }
+    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger }) : stateFile ? createSqliteAdapterFactory(stateFile) : createSqlAdapterFactory(db);
     // One wrapper per call (503 on an outage; timed when metrics are on), built once per model.
     const stateAdapter = instrumentAdapterFactory(storage, metrics?.adapterOperationDuration ?? null);
     if (options.role === 'server') {
       const sweep = async () => {
         await deleteExpiredTokens(db);
-        if (!redis) await Promise.all([deleteExpiredPayloads(db), deleteExpiredRateLimits(db, clock.now())]);
+        if (!redis) await Promise.all([stateFile ? stateFile.deleteExpired() : deleteExpiredPayloads(db), deleteExpiredRateLimits(db, clock.now())]);
       };
       const timer = setInterval(() => {
         sweep().catch((error: unknown) => logger.warn({ err: error }, 'expired state cleanup failed'));
@@ -257,7 +269,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     // Back-channel logout: every session ended through the account state store is announced to
     // its clients first (src/events/backchannel-logout.ts); the provider is made below, before any use.
     const backchannelLogouts = createBackchannelLogouts({ jobs, provider: () => providers.current(), logger, definition: queueDefinition(config.backchannelLogout, config.timeouts.outboundMs) });
-    const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db, sessionsEnding: backchannelLogouts.sessionsEnding });
+    const accountState = createAccountStateStore({ redis, prefix: config.redisKeyPrefix, db, sqlite: stateFile, sessionsEnding: backchannelLogouts.sessionsEnding });
     const revokeAccountState: RevokeAccountState = (accountId) => accountState.revokeAll(accountId);
     const renderMail = createMailRenderer({ productName: config.branding.name, catalogue, theme });
     const selfService = createSelfService({
@@ -432,7 +444,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       jwtAccessTokenRecords: jwtRecords,
       // The algorithms discovery advertises for DPoP; iat within a minute: a brief window (RFC 9449 §11.1).
       dpopProofs: createDpopProofChecker({ clock, limiter, algorithms: signingAlgorithmChoices(keyRing.providerKeys).dPoPSigningAlgValues ?? [], windowSeconds: 60 }),
-      refreshRotations: redis ? createRedisRefreshRotations(redis, config.redisKeyPrefix) : createSqlRefreshRotations(db),
+      refreshRotations: redis ? createRedisRefreshRotations(redis, config.redisKeyPrefix) : stateFile ? createSqliteRefreshRotations(stateFile) : createSqlRefreshRotations(db),
       async close() {
         for (const cleanup of cleanups) {
           await cleanup();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../db/redis-connect.ts';
 import { luaScript, runScript } from '../db/redis-scripts.ts';
 import type { Database } from '../db/database.ts';
+import { UNEXPIRED as UNEXPIRED_SQLITE, type ProviderStateFile } from '../db/state-sqlite.ts';
 
 /**
  * Which request rotates a refresh token, and what it rotated it into, for the grace window
@@ -118,6 +119,53 @@ export function createSqlRefreshRotations(db: Database): RefreshRotations {
     },
     async release(key) {
       await db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [MODEL, key], { name: 'refresh_rotation_release' });
+    },
+  };
+}
+
+const CLAIM_SQLITE = `
+INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, grant_id = NULL
+WHERE oidc_payloads.expires_at <= ?`;
+const TAKE_OVER_SQLITE = `
+UPDATE oidc_payloads SET payload = ?, expires_at = ?
+WHERE model = ? AND id = ? AND json_extract(payload, '$.state') = 'pending' AND json_extract(payload, '$.claim') = ? AND ${UNEXPIRED_SQLITE}`;
+const READ_SQLITE = `SELECT payload FROM oidc_payloads WHERE model = ? AND id = ? AND ${UNEXPIRED_SQLITE}`;
+const COMPLETE_SQLITE = `UPDATE oidc_payloads SET payload = ?, grant_id = ?, expires_at = ? WHERE model = ? AND id = ? AND ${UNEXPIRED_SQLITE}`;
+const RELEASE_SQLITE = 'DELETE FROM oidc_payloads WHERE model = ? AND id = ?';
+
+/**
+ * In the embedded mode's provider state file (src/db/state-sqlite.ts), as createSqlRefreshRotations
+ * keeps them in PostgreSQL: a completed record carries the grant id, so revoking the grant
+ * removes it with everything else. Each write runs at once under the file's write lock, so of
+ * concurrent claims or takeovers, in this process or another, exactly one changes the row.
+ */
+export function createSqliteRefreshRotations(file: ProviderStateFile): RefreshRotations {
+  const until = (now: number, seconds: number) => Math.round(now + seconds * 1000);
+  return {
+    async claim(key, pendingSeconds) {
+      const now = Date.now();
+      // An existing row is taken over only when it has expired, so exactly one claim holds at a time.
+      const changes = await file.write(() => file.statement(CLAIM_SQLITE).run(MODEL, key, pending(), until(now, pendingSeconds), now).changes);
+      return Number(changes) === 1;
+    },
+    async takeOver(key, stale, pendingSeconds) {
+      if (stale.state !== 'pending') return false;
+      const now = Date.now();
+      // The claim id names the one stale claim; of concurrent updates only the first still matches.
+      const changes = await file.write(() => file.statement(TAKE_OVER_SQLITE).run(pending(), until(now, pendingSeconds), MODEL, key, stale.claim, now).changes);
+      return Number(changes) === 1;
+    },
+    async read(key) {
+      const row = file.statement(READ_SQLITE).get(MODEL, key, Date.now()) as { payload: string } | undefined;
+      return row ? parse(row.payload) : null;
+    },
+    async complete(key, successor, graceSeconds, grantId) {
+      const now = Date.now();
+      await file.write(() => file.statement(COMPLETE_SQLITE).run(JSON.stringify({ state: 'rotated', successor }), grantId ?? null, until(now, graceSeconds), MODEL, key, now));
+    },
+    async release(key) {
+      await file.write(() => file.statement(RELEASE_SQLITE).run(MODEL, key));
     },
   };
 }

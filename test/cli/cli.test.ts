@@ -7,6 +7,8 @@ import { createClientService, type ClientService } from '../../src/clients/servi
 import { createResourceService, type ResourceService } from '../../src/resources/service.ts';
 import { createRbacService, type RbacService } from '../../src/rbac/service.ts';
 import { createSqlAdapterFactory } from '../../src/oidc/adapters/sql.ts';
+import { createSqliteAdapterFactory } from '../../src/oidc/adapters/sqlite.ts';
+import { createProviderStateFile, type ProviderStateFile } from '../../src/db/state-sqlite.ts';
 import { readMigrations } from '../../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { parseSince } from '../../src/cli/commands/audit.ts';
@@ -601,9 +603,17 @@ describe('idp CLI', { timeout: 240_000 }, () => {
     expectFailure(all, 2, /no user nobody@example\.com/);
   });
 
-  // The child process keeps provider state in the same SQL table (REDIS_URL is unset for it), so
-  // the test writes sessions, grants and tokens through the SQL adapter as the provider would.
-  const providerState = () => createSqlAdapterFactory(database.db);
+  // The child process keeps provider state where a server on this database would (REDIS_URL is
+  // unset for it): the SQL table on PostgreSQL, the SQLite file in DATA_DIR on the embedded
+  // database. The test writes sessions, grants and tokens there as the provider would.
+  let stateFile: ProviderStateFile | null = null;
+  const providerState = () => {
+    if (database.settings.databaseUrl) return createSqlAdapterFactory(database.db);
+    stateFile ??= createProviderStateFile(database.settings.dataDir);
+    return createSqliteAdapterFactory(stateFile);
+  };
+  // Before the database is dropped (the later afterAll runs first).
+  afterAll(() => stateFile?.close());
   const epoch = Math.floor(Date.now() / 1000);
   const isoAt = (seconds: number) => new Date(seconds * 1000).toISOString();
 

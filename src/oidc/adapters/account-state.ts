@@ -2,6 +2,7 @@ import type { RedisClient } from '../../db/redis-connect.ts';
 import type { AdapterPayload } from 'oidc-provider';
 import { updateSessionsValidAfter } from '../../accounts/repository.ts';
 import type { Database } from '../../db/database.ts';
+import type { ProviderStateFile } from '../../db/state-sqlite.ts';
 import {
   countActiveSessionsRedis,
   findAccountGrantsRedis,
@@ -20,6 +21,15 @@ import {
   revokeAccountStateSql,
   findAccountGrantRecordsSql,
 } from './sql.ts';
+import {
+  countActiveSessionsSqlite,
+  findAccountGrantsSqlite,
+  findAccountSessionsSqlite,
+  revokeAccountGrantSqlite,
+  revokeAccountSessionSqlite,
+  revokeAccountStateSqlite,
+  findAccountGrantRecordsSqlite,
+} from './sqlite.ts';
 
 /**
  * Ends every session and revokes every grant and token of one account (password reset, disabled
@@ -113,6 +123,7 @@ interface Backend {
   revokeGrant(accountId: string, grantId: string): Promise<boolean>;
   revokeAll(accountId: string): Promise<number>;
   findGrantRecords(accountId: string, grantId: string): Promise<Array<{ model: string; id: string }>>;
+  countActiveSessions(): Promise<number>;
 }
 
 function redisBackend(redis: RedisClient, prefix: string): Backend {
@@ -123,6 +134,7 @@ function redisBackend(redis: RedisClient, prefix: string): Backend {
     revokeGrant: (accountId, grantId) => revokeAccountGrantRedis(redis, prefix, accountId, grantId),
     revokeAll: (accountId) => revokeAccountStateRedis(redis, prefix, accountId),
     findGrantRecords: (accountId, grantId) => findAccountGrantRecordsRedis(redis, prefix, accountId, grantId),
+    countActiveSessions: () => countActiveSessionsRedis(redis, prefix),
   };
 }
 
@@ -134,6 +146,19 @@ function sqlBackend(db: Database): Backend {
     revokeGrant: (accountId, grantId) => revokeAccountGrantSql(db, accountId, grantId),
     revokeAll: (accountId) => revokeAccountStateSql(db, accountId),
     findGrantRecords: (accountId, grantId) => findAccountGrantRecordsSql(db, accountId, grantId),
+    countActiveSessions: () => countActiveSessionsSql(db),
+  };
+}
+
+function sqliteBackend(file: ProviderStateFile): Backend {
+  return {
+    findSessions: (accountId) => findAccountSessionsSqlite(file, accountId),
+    findGrants: (accountId) => findAccountGrantsSqlite(file, accountId),
+    revokeSession: (accountId, sessionId) => revokeAccountSessionSqlite(file, accountId, sessionId),
+    revokeGrant: (accountId, grantId) => revokeAccountGrantSqlite(file, accountId, grantId),
+    revokeAll: (accountId) => revokeAccountStateSqlite(file, accountId),
+    findGrantRecords: (accountId, grantId) => findAccountGrantRecordsSqlite(file, accountId, grantId),
+    countActiveSessions: () => countActiveSessionsSqlite(file),
   };
 }
 
@@ -214,16 +239,28 @@ function newestFirst(a: { id: string; createdAt: Date | null }, b: { id: string;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Where the provider state lives, as the adapter factory was given it. */
+export interface AccountStateOptions {
+  redis: RedisClient | null;
+  /** The Redis key prefix of the adapter factory. */
+  prefix: string;
+  /** The database: the SQL table when neither Redis nor a state file is given; sessions_valid_after always. */
+  db: Database;
+  /** The embedded mode's SQLite file (src/db/state-sqlite.ts), when there is no Redis. */
+  sqlite?: ProviderStateFile | null;
+}
+
 /**
  * Reads and ends one account's state where the provider state lives: Redis when the app has a
- * Redis connection (with the same key prefix as the adapter factory), else the SQL table. Both
- * go through the per-account index (the Redis account set, the account_id column), never a scan.
+ * Redis connection (with the same key prefix as the adapter factory), else the SQLite state
+ * file when there is one, else the SQL table. Each goes through its per-account index (the Redis
+ * account set, the account_id column), never a scan.
  * Every method throws a TypeError for an empty accountId; an empty session or grant id is simply
  * not found.
  */
-export function createAccountStateStore(options: { redis: RedisClient | null; prefix: string; db: Database; sessionsEnding?: SessionsEnding }): AccountStateStore {
-  const { redis, prefix, db, sessionsEnding } = options;
-  const backend = redis ? redisBackend(redis, prefix) : sqlBackend(db);
+export function createAccountStateStore(options: AccountStateOptions & { sessionsEnding?: SessionsEnding }): AccountStateStore {
+  const { redis, prefix, db, sqlite, sessionsEnding } = options;
+  const backend = redis ? redisBackend(redis, prefix) : sqlite ? sqliteBackend(sqlite) : sqlBackend(db);
   // Before the deletion, not after: a process that stops between the two has then announced a
   // logout that did not happen (the relying party signs the person out a little early, and the
   // session still ends with the next attempt), never ended a session that nobody hears of.
@@ -249,17 +286,13 @@ export function createAccountStateStore(options: { redis: RedisClient | null; pr
       if (sessionsEnding) await announce(accountId, await backend.findSessions(accountId));
       return backend.revokeAll(accountId);
     },
-    countActiveSessions: () => (redis ? countActiveSessionsRedis(redis, prefix) : countActiveSessionsSql(db)),
+    countActiveSessions: () => backend.countActiveSessions(),
     listGrantRecords: (accountId, grantId) => backend.findGrantRecords(accountId, grantId),
   };
 }
 
-/**
- * Revokes where the provider state lives: Redis when the app has a Redis connection (with the
- * same key prefix as the adapter factory), else the SQL table. Same as createAccountStateStore's
- * revokeAll.
- */
-export function createAccountStateRevoker(options: { redis: RedisClient | null; prefix: string; db: Database }): RevokeAccountState {
+/** Revokes where the provider state lives (as createAccountStateStore chooses); its revokeAll. */
+export function createAccountStateRevoker(options: AccountStateOptions): RevokeAccountState {
   const store = createAccountStateStore(options);
   return (accountId) => store.revokeAll(accountId);
 }

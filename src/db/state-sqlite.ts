@@ -1,0 +1,178 @@
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createGroupCommit, type GroupCommit } from './group-commit.ts';
+
+/**
+ * oidc-provider's state (sessions, grants, codes, tokens, interactions) in embedded mode: a
+ * SQLite file in DATA_DIR through node:sqlite, beside PGlite, which keeps everything else. A
+ * statement here costs microseconds where one through PGlite costs most of a millisecond of the
+ * event loop, and token requests write several. WAL lets every process using the DATA_DIR open
+ * the file at once: the server, and the CLI beside it (`idp user disable` revokes sessions
+ * while the server runs). synchronous=NORMAL: in WAL mode COMMIT writes the WAL without waiting
+ * for an fsync, so a killed process loses nothing committed; only a power cut or an OS crash can
+ * lose the last commits (never corrupt the file), which for provider state means signing in again.
+ */
+
+export const PROVIDER_STATE_FILE = 'provider-state.sqlite';
+
+/** Kept in the file's `user_version`; a new layout gets the next number and its step in ensureSchema. */
+const SCHEMA_VERSION = 1;
+
+// node:sqlite waits for another process's write lock synchronously, blocking this process's
+// event loop meanwhile, so the wait must stay short. Writers hold the lock for one event-loop
+// turn (group commit) or one CLI command's revocation, far below this; past it a call fails
+// rather than freeze every request.
+const BUSY_TIMEOUT_MS = 2_000;
+
+// Times are epoch milliseconds from the caller's clock (Date.now()), never SQLite's, so expiry
+// follows the same clock as oidc-provider. STRICT: a wrong type fails instead of being stored.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS oidc_payloads (
+  model text NOT NULL,
+  id text NOT NULL,
+  payload text NOT NULL,
+  grant_id text,
+  account_id text,
+  uid text,
+  user_code text,
+  expires_at integer,
+  consumed_at integer,
+  PRIMARY KEY (model, id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS oidc_payloads_grant_idx ON oidc_payloads (grant_id) WHERE grant_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_payloads_account_idx ON oidc_payloads (account_id) WHERE account_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_payloads_uid_idx ON oidc_payloads (model, uid) WHERE uid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_payloads_user_code_idx ON oidc_payloads (model, user_code) WHERE user_code IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_payloads_expires_idx ON oidc_payloads (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
+// The sweep deletes this many rows per transaction, so a large backlog never holds the event
+// loop (or the write lock) for long: other requests' writes run between the batches.
+const SWEEP_BATCH = 500;
+const SWEEP = 'DELETE FROM oidc_payloads WHERE rowid IN (SELECT rowid FROM oidc_payloads WHERE expires_at <= ? LIMIT ?)';
+
+/** Rows past expires_at are invisible to every read; `?` is the caller's now (epoch ms). */
+export const UNEXPIRED = '(expires_at IS NULL OR expires_at > ?)';
+
+export class ProviderStateError extends Error {
+  override name = 'ProviderStateError';
+}
+
+export interface ProviderStateFile {
+  readonly path: string;
+  /** Opens the file now rather than on first use: a server does at start-up, so a bad file stops it there. */
+  open(): void;
+  /** The prepared statement for this SQL text, prepared once per connection. Reads run on it directly. */
+  statement(sql: string): StatementSync;
+  /** See GroupCommit.write: runs fn now in this turn's transaction, resolves once that committed. */
+  write<T>(fn: () => T): Promise<T>;
+  /** How many transactions this process has committed on the file: fewer than writes when they share them. */
+  readonly commits: number;
+  /** Deletes the rows that expired by `now`; returns how many. Called periodically by the server. */
+  deleteExpired(now?: number): Promise<number>;
+  /** Commits what is pending and closes the file; any later call fails. */
+  close(): void;
+}
+
+function connect(path: string): DatabaseSync {
+  // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the same permissions.
+  closeSync(openSync(path, 'a', 0o600));
+  const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    // A filesystem without shared memory (some network mounts) answers with another mode instead of failing.
+    const mode = (db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode?: string } | undefined)?.journal_mode;
+    if (mode !== 'wal') throw new ProviderStateError(`${path}: SQLite cannot use WAL mode here (got ${mode ?? 'nothing'}); put DATA_DIR on a local filesystem`);
+    db.exec('PRAGMA synchronous = NORMAL');
+    ensureSchema(db, path);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function ensureSchema(db: DatabaseSync, path: string): void {
+  const version = () => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  if (version() === SCHEMA_VERSION) return;
+  // Under the write lock, so two processes opening a new file at once create it one after the other.
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const found = version();
+    if (found > SCHEMA_VERSION) {
+      throw new ProviderStateError(`${path} has schema version ${found}, newer than this version of idp knows (${SCHEMA_VERSION}): run the newer version, or move the file away (everyone signs in again)`);
+    }
+    db.exec(SCHEMA);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/** The provider state file in dataDir (which must exist); nothing touches the disk before first use or open(). */
+export function createProviderStateFile(dataDir: string): ProviderStateFile {
+  const path = join(dataDir, PROVIDER_STATE_FILE);
+  let connection: { db: DatabaseSync; group: GroupCommit; statements: Map<string, StatementSync> } | null = null;
+  let closed = false;
+  // Kept across close(), so it counts the file's whole life in this process.
+  let committedBefore = 0;
+
+  function opened(): NonNullable<typeof connection> {
+    if (connection) return connection;
+    if (closed) throw new ProviderStateError(`${path} is closed`);
+    const db = connect(path);
+    connection = { db, group: createGroupCommit(db), statements: new Map() };
+    return connection;
+  }
+
+  function statement(sql: string): StatementSync {
+    const { db, statements } = opened();
+    let prepared = statements.get(sql);
+    if (!prepared) {
+      prepared = db.prepare(sql);
+      statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  function write<T>(fn: () => T): Promise<T> {
+    try {
+      return opened().group.write(fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  return {
+    path,
+    open: () => void opened(),
+    statement,
+    write,
+    get commits() {
+      return committedBefore + (connection?.group.commits ?? 0);
+    },
+    async deleteExpired(now = Date.now()) {
+      let removed = 0;
+      for (;;) {
+        const batch = await write(() => Number(statement(SWEEP).run(now, SWEEP_BATCH).changes));
+        removed += batch;
+        if (batch < SWEEP_BATCH) return removed;
+      }
+    },
+    close() {
+      closed = true;
+      if (!connection) return;
+      const { db, group } = connection;
+      connection = null;
+      try {
+        group.flush();
+      } finally {
+        committedBefore += group.commits;
+        // Closing the last connection checkpoints the WAL into the file and removes -wal and -shm.
+        db.close();
+      }
+    },
+  };
+}
