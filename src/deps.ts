@@ -37,6 +37,7 @@ import { createRedisAdapterFactory } from './oidc/adapters/redis.ts';
 import { createSqlAdapterFactory, deleteExpiredPayloads } from './oidc/adapters/sql.ts';
 import { createSqliteAdapterFactory } from './oidc/adapters/sqlite.ts';
 import { createProviderStateFile, type ProviderStateFile } from './db/state-sqlite.ts';
+import { importEmbeddedState } from './db/state-import.ts';
 import { createCsrf, type Csrf } from './interactions/csrf.ts';
 import { AppError } from './errors.ts';
 import { createUpstreams } from './federation/upstreams.ts';
@@ -212,7 +213,11 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     if (!redis && db.embedded) {
       const file = createProviderStateFile(config.dataDir);
       cleanups.unshift(labelled('provider state', () => file.close()));
-      if (options.role === 'server') file.open();
+      if (options.role === 'server') {
+        file.open();
+        // Once per install upgraded from a version that kept this state in PGlite.
+        await importEmbeddedState(db, file, logger);
+      }
       stateFile = file;
     }
     const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger }) : stateFile ? createSqliteAdapterFactory(stateFile) : createSqlAdapterFactory(db);

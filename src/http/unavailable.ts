@@ -42,6 +42,8 @@ export function unavailableDependency(error: unknown): 'database' | 'redis' | nu
     if (!pgMessages.test(candidate.message ?? '') && !(candidate.code && pgCodes.has(candidate.code) && !redisMessages.test(candidate.message ?? ''))) return 'redis';
   }
   if ((candidate.code && pgCodes.has(candidate.code)) || pgMessages.test(candidate.message ?? '')) return 'database';
+  // The embedded provider state file (node:sqlite) still locked by another process after its busy timeout.
+  if (candidate.code === 'ERR_SQLITE_ERROR' && /database is locked|database table is locked/i.test(candidate.message ?? '')) return 'database';
   // pg reports a refused connection to every resolved address as one AggregateError.
   if (Array.isArray(candidate.errors) && candidate.errors.some((inner) => unavailableDependency(inner) !== null)) return 'database';
   return null;
