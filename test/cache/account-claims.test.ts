@@ -46,10 +46,14 @@ describe('account claims cache', () => {
   });
 
   const create = async (email: string) => (await app.deps.accounts.create({ email, password: 'correct horse battery', name: 'Ada' })).id;
+  // An account's own creation is announced too (migration 0027); on PostgreSQL that notice can
+  // arrive after the first read and forget it once. Read until the answer comes from memory.
+  const cached = (id: string) => within(5000, () => answeredFromMemory(app, id));
 
   it('answers a known account from memory after the first read', async () => {
     const id = await create('cached@example.com');
     expect((await app.deps.accounts.forProvider(id))?.claims.name).toBe('Ada');
+    await cached(id);
     expect(await answeredFromMemory(app, id)).toBe(true);
   });
 
@@ -80,9 +84,8 @@ describe('account claims cache', () => {
 
   it('sees another writer\'s change to one account, and keeps every other account cached', async () => {
     const [changed, untouched] = [await create('changed@example.com'), await create('untouched@example.com')];
-    await app.deps.accounts.forProvider(changed);
-    await app.deps.accounts.forProvider(untouched);
-    expect(await answeredFromMemory(app, changed)).toBe(true);
+    await cached(changed);
+    await cached(untouched);
 
     await other.query('UPDATE accounts SET name = $2 WHERE id = $1', [changed, 'Grace']);
     // Embedded: heard in this process as the CLI's statement committed; PostgreSQL: a moment later.
@@ -109,8 +112,7 @@ describe('account claims cache', () => {
   // Last: it empties the table this file's other tests use.
   it('drops every account on a TRUNCATE, which names no row', async () => {
     const id = await create('truncated@example.com');
-    await app.deps.accounts.forProvider(id);
-    expect(await answeredFromMemory(app, id)).toBe(true);
+    await cached(id);
     await other.query('TRUNCATE accounts CASCADE');
     await within(5000, async () => (await app.deps.accounts.forProvider(id)) === null);
   });
