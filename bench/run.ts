@@ -127,7 +127,7 @@ async function prepareStorage(dataDir: string): Promise<{ env: NodeJS.ProcessEnv
     });
     env.REDIS_URL = redisUrl;
   } else {
-    storage += ', provider state in SQL';
+    storage += databaseUrl ? ', provider state in SQL' : ', provider state in its SQLite file';
   }
   return { env, storage };
 }
