@@ -104,6 +104,19 @@ export async function metric(app: TestApp, sample: string): Promise<number> {
 }
 
 /** The account's audit events of one name, oldest first. */
+/**
+ * auditOf once `enough` holds of the rows, or after 5 s whatever they are: a delivery leaves the
+ * queue (queueDrained) when a worker takes it, a moment before its audit row is written.
+ */
+export async function auditWhen(app: TestApp, accountId: string, event: string, enough: (rows: Awaited<ReturnType<typeof auditOf>>) => boolean): Promise<Awaited<ReturnType<typeof auditOf>>> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const rows = await auditOf(app, accountId, event);
+    if (enough(rows) || Date.now() > deadline) return rows;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function auditOf(app: TestApp, accountId: string, event: string): Promise<Array<{ reason: string | null; details: Record<string, unknown> }>> {
   const { rows } = await app.deps.db.query<{ reason: string | null; details: Record<string, unknown> }>('SELECT reason, details FROM audit_events WHERE account_id = $1 AND event = $2 ORDER BY id', [accountId, event]);
   return rows;
