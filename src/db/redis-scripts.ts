@@ -10,12 +10,15 @@ import type { RedisClient } from './redis-connect.ts';
 export interface LuaScript {
   /** The command name it is defined under on each client (unique per script). */
   readonly name: string;
-  /** How many of the arguments are keys (KEYS[1..n]); the rest are ARGV. */
-  readonly keys: number;
+  /**
+   * How many of the arguments are keys (KEYS[1..n]); the rest are ARGV. null: it varies, and the
+   * caller passes the count first, as EVALSHA's numkeys.
+   */
+  readonly keys: number | null;
   readonly lua: string;
 }
 
-export function luaScript(name: string, keys: number, lua: string): LuaScript {
+export function luaScript(name: string, keys: number | null, lua: string): LuaScript {
   return { name: `idp${name}`, keys, lua };
 }
 
@@ -30,7 +33,7 @@ export function defineScripts(redis: RedisClient, scripts: readonly LuaScript[])
   const options = redis.options as { autoPipeliningIgnoredCommands?: string[] };
   for (const script of scripts) {
     if (typeof (redis as unknown as Callable)[script.name] === 'function') continue;
-    redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua });
+    redis.defineCommand(script.name, script.keys === null ? { lua: script.lua } : { numberOfKeys: script.keys, lua: script.lua });
     // ioredis 6's auto-pipelining mishandles a defined command whose pipeline fails (the
     // connection is down): it throws "results[i] is not iterable" from a callback, past every
     // caller. So scripts are written on their own; everything else is still auto-pipelined.

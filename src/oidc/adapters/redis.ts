@@ -18,10 +18,10 @@ import type { Logger } from '../../log.ts';
  *   ${prefix}userCode:${model}:${code}   record id, same TTL as the record (DeviceCode)
  *   ${prefix}uid:${model}:${uid}         record id, same TTL as the record (Session)
  *   ${prefix}sessions                    ZSET of Session ids scored by expiry (ms), for counting
- * Both SETs live as long as their longest-lived member (see ADD_TO_INDEX). An upsert that changes
+ * Both SETs live as long as their longest-lived member (see UPSERT_INDEXED). An upsert that changes
  * a record's grantId or accountId leaves the old SET entry behind, so readers of a SET re-check
  * the payload where it matters (the REVOKE_* scripts, findAccountSessionsRedis and friends).
- * Multi-key writes go through MULTI, and ADD_TO_INDEX and the REVOKE_* scripts touch keys they
+ * Multi-key writes go through a script or MULTI, and PRUNE_INDEX and the REVOKE_* scripts touch keys they
  * read from a SET rather than receive in KEYS: both need every key on one server (and, on a
  * Cluster, in one slot, which the tagged prefix gives). Every write is atomic: an upsert with its
  * index entries, a revocation of a whole account, grant or session.
@@ -114,22 +114,30 @@ return 1
 `);
 
 /**
- * Adds a record key (ARGV[1]) to an index set (KEYS[1]: a grant or an account set) and stretches
- * the set's TTL to its longest-lived member, so the index expires with the last of its records
- * instead of lingering. ARGV[2] = 0: the member never expires, so neither does the set.
- * EXPIRE ... GT (Redis 7) never shortens the TTL and leaves a set without expiry alone.
+ * Writes a record (KEYS[1] = ARGV[1], expiring in ARGV[2] seconds; 0: never) together with its
+ * entries in its index sets (KEYS[2..]: its grant set and account set), atomically and in one
+ * round trip. Each set's TTL is stretched to its longest-lived member, so an index expires with
+ * the last of its records instead of lingering; a member that never expires makes its set
+ * persist. EXPIRE ... GT (Redis 7) never shortens a TTL and leaves a set without expiry alone.
  * Dropping the members whose record is gone is PRUNE_INDEX's job, off the request's path.
  */
-const ADD_TO_INDEX = luaScript('AddToIndex', 1, `
-local fresh = redis.call('EXISTS', KEYS[1]) == 0
-redis.call('SADD', KEYS[1], ARGV[1])
+const UPSERT_INDEXED = luaScript('UpsertIndexed', null, `
 local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  local fresh = redis.call('EXISTS', KEYS[i]) == 0
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if ttl == 0 then
+    redis.call('PERSIST', KEYS[i])
+  elseif fresh then
+    redis.call('EXPIRE', KEYS[i], ttl)
+  else
+    redis.call('EXPIRE', KEYS[i], ttl, 'GT')
+  end
+end
 if ttl == 0 then
-  redis.call('PERSIST', KEYS[1])
-elseif fresh then
-  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('SET', KEYS[1], ARGV[1])
 else
-  redis.call('EXPIRE', KEYS[1], ttl, 'GT')
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
 end
 return 1
 `);
@@ -139,7 +147,7 @@ return 1
  * keys of every record it ever held. This checks ARGV[1] random members of an index set (KEYS[1])
  * and drops those whose record is gone (expired), when the set has at least ARGV[2] members
  * (smaller ones are harmless and expire with their records). Every member was added in the same
- * MULTI as its record, so a missing record is a dead one. Returns how many it dropped.
+ * script as its record, so a missing record is a dead one. Returns how many it dropped.
  * PruneSchedule runs it once per PRUNE_EVERY adds to a set, checking PRUNE_SAMPLE members: three
  * checks per add on average, so dead members settle at about a third of a large set.
  */
@@ -302,7 +310,7 @@ return 1
  * after dropping the members that expired more than ARGV[3] ms ago, and makes the index expire
  * ARGV[3] ms after its longest-lived member (never, while one has no expiry). Time is the server's
  * (TIME); the margin covers the clock skew between this shard and the record's, and the moment
- * between this script and the write of the record. Unlike ADD_TO_INDEX it never looks at another
+ * between this script and the write of the record. Unlike PRUNE_INDEX it never looks at another
  * key: a pruned member is one whose own score says it expired, never a record still to be written.
  */
 const SHARDED_INDEX_ADD = luaScript('ShardedIndexAdd', 1, `
@@ -459,27 +467,32 @@ class RedisAdapter implements Adapter {
       await (expiresIn === undefined ? this.#redis.set(key, value) : this.#redis.set(key, value, 'EX', expiresIn));
       return;
     }
-    // Everything in one MULTI: a token must never exist without its grant and account index
-    // entries, or revokeByGrantId / revokeAccountStateRedis would miss it.
-    const multi = this.#redis.multi();
-    const set = (target: string, value: string): void => {
-      if (expiresIn === undefined) multi.set(target, value);
-      else multi.set(target, value, 'EX', expiresIn);
-    };
+    // The record and its index entries in one script: a token must never exist without its grant
+    // and account index entries, or revokeByGrantId / revokeAccountStateRedis would miss it.
     const indexes: string[] = [];
     if (payload.grantId) indexes.push(grantKey(this.#prefix, payload.grantId));
     if (payload.accountId) indexes.push(accountKey(this.#prefix, payload.accountId));
-    for (const index of indexes) queueScript(multi, ADD_TO_INDEX, index, key, expiresIn ?? 0);
-    if (payload.userCode) set(this.#userCodeKey(payload.userCode), id);
-    if (payload.uid) set(this.#uidKey(payload.uid), id);
-    // Signed-in sessions by expiry, so counting them needs no scan (countActiveSessionsRedis). A
-    // session without an account (a visitor, or after logout) does not count.
-    if (this.#model === 'Session') {
-      if (payload.accountId) multi.zadd(sessionsKey(this.#prefix), expiresIn === undefined ? '+inf' : Date.now() + expiresIn * 1000, id);
-      else multi.zrem(sessionsKey(this.#prefix), id);
+    const upsert = [1 + indexes.length, key, ...indexes, JSON.stringify(payload), expiresIn ?? 0];
+    if (!payload.userCode && !payload.uid && this.#model !== 'Session') {
+      await runScript(this.#redis, UPSERT_INDEXED, ...upsert);
+    } else {
+      // Pointers and the session count join it in one MULTI, so the whole upsert stays atomic.
+      const multi = this.#redis.multi();
+      const set = (target: string, value: string): void => {
+        if (expiresIn === undefined) multi.set(target, value);
+        else multi.set(target, value, 'EX', expiresIn);
+      };
+      if (payload.userCode) set(this.#userCodeKey(payload.userCode), id);
+      if (payload.uid) set(this.#uidKey(payload.uid), id);
+      // Signed-in sessions by expiry, so counting them needs no scan (countActiveSessionsRedis). A
+      // session without an account (a visitor, or after logout) does not count.
+      if (this.#model === 'Session') {
+        if (payload.accountId) multi.zadd(sessionsKey(this.#prefix), expiresIn === undefined ? '+inf' : Date.now() + expiresIn * 1000, id);
+        else multi.zrem(sessionsKey(this.#prefix), id);
+      }
+      queueScript(multi, UPSERT_INDEXED, ...upsert);
+      await exec(multi);
     }
-    set(key, JSON.stringify(payload));
-    await exec(multi);
     for (const index of indexes) this.#prune.added(index);
   }
 
@@ -592,7 +605,7 @@ export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string,
   return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout, prune);
 }
 
-const ALL_SCRIPTS = [CONSUME, ADD_TO_INDEX, PRUNE_INDEX, REVOKE_ACCOUNT, REVOKE_GRANT, REVOKE_SESSION, SHARDED_INDEX_ADD, SHARDED_REMOVE, SHARDED_DELETE_POINTER, SHARDED_DETACH_GRANT];
+const ALL_SCRIPTS = [CONSUME, UPSERT_INDEXED, PRUNE_INDEX, REVOKE_ACCOUNT, REVOKE_GRANT, REVOKE_SESSION, SHARDED_INDEX_ADD, SHARDED_REMOVE, SHARDED_DELETE_POINTER, SHARDED_DETACH_GRANT];
 
 type Removal = { outcome: 'removed'; stored: string } | { outcome: 'missing' | 'other' };
 
