@@ -32,6 +32,10 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
+# glibc's allocator: allocations from 128 KiB up get their own mapping, returned on free, and at
+# most two arenas; the same as `npm start` (README, "Memory"), which a test keeps alike.
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2
+
 # Exec form, no shell in between: node receives SIGTERM itself (src/main.ts shuts down gracefully).
 # The same V8 flags as `npm start` (README, "Memory"); a test keeps the two alike.
 CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

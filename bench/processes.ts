@@ -217,12 +217,19 @@ export class ProcessMeter {
 }
 
 /**
- * The node flags `npm start` gives src/main.ts (package.json's start script, `node <flags>
- * src/main.ts`), so ours runs here exactly as an operator's `npm start` does.
+ * What `npm start` gives src/main.ts (package.json's start script, `[VAR=value ...] node <flags>
+ * src/main.ts`): its environment assignments and node flags, so ours runs here exactly as an
+ * operator's `npm start` does.
  */
-export function startFlags(): string[] {
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
   const words = scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') throw new Error(`package.json's start script is not "node [flags] src/main.ts": ${scripts.start}`);
-  return words.slice(1, -1);
+  const env: Record<string, string> = {};
+  while (words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const assignment = words.shift()!;
+    const equals = assignment.indexOf('=');
+    env[assignment.slice(0, equals)] = assignment.slice(equals + 1);
+  }
+  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') throw new Error(`package.json's start script is not "[VAR=value ...] node [flags] src/main.ts": ${scripts.start}`);
+  return { env, flags: words.slice(1, -1) };
 }

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { fixtures } from './fixtures.ts';
-import { startFlags, cleanup, freePort, interrupted, onCleanup, removeOnExit, residentMiB, root, ProcessMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
+import { startCommand, cleanup, freePort, interrupted, onCleanup, removeOnExit, residentMiB, root, ProcessMeter, runNode, startNode, waitReady, type Managed } from './processes.ts';
 import { RedisCommandStats, storageRoundTrips } from './round-trips.ts';
 import { scenarios, type Measurement, type Settings, type Target } from './scenarios.ts';
 import { cpuPerOk, cpuRatio, describeMachine, idleRssLine, loadAverage, machineLine, markdownTable, perOk, writeReport, type IdleRss, type Row } from './report.ts';
@@ -144,8 +144,9 @@ async function startOurs(storageEnv: NodeJS.ProcessEnv): Promise<{ managed: Mana
     // Every sign-in here succeeds, so no limit should bite; raised anyway so none can skew a run.
     LOCKOUT_THRESHOLD: '1000000', LIMIT_LOGIN_FAILURES_PER_ACCOUNT: lots, LIMIT_LOGIN_FAILURES_PER_IP: lots,
   };
-  // With the node flags of `npm start` (V8 heap settings).
-  const managed = startNode('src/main.ts', [], env, undefined, startFlags());
+  // With the environment and node flags of `npm start` (allocator and V8 heap settings).
+  const start = startCommand();
+  const managed = startNode('src/main.ts', [], { ...env, ...start.env }, undefined, start.flags);
   await waitReady(managed, `${base}/.well-known/openid-configuration`, 'our provider');
   // Seeded through the CLI while the server runs (on the embedded database the CLI goes
   // through the server's socket): the client, the API, the person; then the API grant.

@@ -1,5 +1,6 @@
 import { hash, verify, type Options } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 // The package's `Algorithm` is a const enum, which type stripping cannot inline: its value for argon2id.
 const ARGON2ID = 2 satisfies Options['algorithm'];
@@ -19,14 +20,51 @@ export const PASSWORD_MAX_LENGTH = 256;
  * either verify with the other and existing accounts keep working.
  */
 
+/*
+ * At most one hash per core at a time. Each one holds 19 MiB while it runs on libuv's thread pool
+ * (four threads by default), so a burst of sign-ins would otherwise hold four of them at once and
+ * occupy every pool thread, which token signing (WebCrypto) and file access share. More hashes in
+ * parallel than cores finish no sooner: they only cost memory. The rest wait here, in order.
+ */
+export class HashSlots {
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  readonly size: number;
+
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.size) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, so the count only drops when nobody waits.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+}
+
+const slots = new HashSlots(Math.max(1, availableParallelism()));
+const inHashSlot = <T>(work: () => Promise<T>): Promise<T> => slots.run(work);
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, passwordHashOptions);
+  return inHashSlot(() => hash(password, passwordHashOptions));
 }
 
 /** False on a mismatch or an unreadable hash; never throws for bad input. */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await inHashSlot(() => verify(passwordHash, password));
   } catch {
     return false;
   }
