@@ -241,7 +241,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
     // outbox is made below, after the job queue and the config cache.
     let webhookOutbox: AuditOutbox | null = null;
     const audit = createAuditLog(db, logger, { outbox: () => webhookOutbox });
-    const limiter = createLimiterFactory({ redis, db, prefix: config.redisKeyPrefix, clock });
+    const limiter = createLimiterFactory({ redis, db, sqlite: stateFile, prefix: config.redisKeyPrefix, clock });
     const protection = createLoginProtection(limiter, { lockout: config.lockout, perAccount: config.limits.loginFailuresPerAccount, perIp: config.limits.loginFailuresPerIp });
     const signIn = createSignInService({
       accounts, protection, audit, requireVerifiedEmail: config.requireVerifiedEmail,

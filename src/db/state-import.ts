@@ -23,7 +23,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Before provider state moved to the SQLite file, an embedded install kept it in PGlite's
- * oidc_payloads. Once, at the first start of this version, the live rows move over, so nobody
+ * oidc_payloads (and its rate-limit counters in rate_limits). Once, at the first start of this version, the live rows move over, so nobody
  * is signed out by the upgrade: each batch is copied (never over a row the file already has,
  * which may be newer), then deleted from PGlite. A start that stops midway moves the rest next
  * time. Returns how many rows moved.
@@ -56,6 +56,32 @@ export async function importEmbeddedState(db: Database, file: ProviderStateFile,
   }
   // What is left besides the attempts has expired: nothing reads it any more.
   await db.query('DELETE FROM oidc_payloads WHERE NOT (model = ANY ($1::text[]))', [KEPT_IN_DATABASE]);
-  if (moved > 0) logger.info({ moved, file: file.path }, 'provider state moved from the embedded database to its SQLite file');
+  const counters = await importRateLimits(db, file);
+  if (moved + counters > 0) logger.info({ moved, counters, file: file.path }, 'provider state moved from the embedded database to its SQLite file');
+  return moved + counters;
+}
+
+const INSERT_COUNTER = 'INSERT OR IGNORE INTO rate_limits (key, points, expire) VALUES (?, ?, ?)';
+
+/**
+ * The rate-limit counters moved to the file too: the windows still open come along, so an
+ * upgrade lifts no lockout and resets no limit. Same rules: never over a counter the file has.
+ */
+async function importRateLimits(db: Database, file: ProviderStateFile): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const { rows } = await db.query<{ key: string; points: number; expire: string }>(
+      'SELECT key, points, expire::text AS expire FROM rate_limits WHERE expire > $1 ORDER BY key LIMIT $2',
+      [Date.now(), BATCH],
+    );
+    if (rows.length === 0) break;
+    await file.write(() => {
+      const insert = file.statement(INSERT_COUNTER);
+      for (const row of rows) insert.run(row.key, row.points, Number(row.expire));
+    });
+    await db.query('DELETE FROM rate_limits WHERE key = ANY ($1::text[])', [rows.map((row) => row.key)]);
+    moved += rows.length;
+  }
+  await db.query('DELETE FROM rate_limits');
   return moved;
 }

@@ -4,8 +4,9 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 
 /**
- * oidc-provider's state (sessions, grants, codes, tokens, interactions) in embedded mode: a
- * SQLite file in DATA_DIR through node:sqlite, beside PGlite, which keeps everything else. A
+ * oidc-provider's state (sessions, grants, codes, tokens, interactions) and the rate-limit
+ * counters (src/security/counters-sqlite.ts) in embedded mode: a SQLite file in DATA_DIR through
+ * node:sqlite, beside PGlite, which keeps everything else. A
  * statement here costs microseconds where one through PGlite costs most of a millisecond of the
  * event loop, and token requests write several. WAL lets every process using the DATA_DIR open
  * the file at once: the server, and the CLI beside it (`idp user disable` revokes sessions
@@ -16,8 +17,11 @@ import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 
 export const PROVIDER_STATE_FILE = 'provider-state.sqlite';
 
-/** Kept in the file's `user_version`; a new layout gets the next number and its step in ensureSchema. */
-const SCHEMA_VERSION = 1;
+/**
+ * Kept in the file's `user_version`; a new layout gets the next number and its step in ensureSchema.
+ * 2 added rate_limits (every statement of SCHEMA is IF NOT EXISTS, so it upgrades a 1 as it is).
+ */
+const SCHEMA_VERSION = 2;
 
 // node:sqlite waits for another process's write lock synchronously, blocking this process's
 // event loop meanwhile, so the wait must stay short. Writers hold the lock for one event-loop
@@ -45,12 +49,19 @@ CREATE INDEX IF NOT EXISTS oidc_payloads_account_idx ON oidc_payloads (account_i
 CREATE INDEX IF NOT EXISTS oidc_payloads_uid_idx ON oidc_payloads (model, uid) WHERE uid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_payloads_user_code_idx ON oidc_payloads (model, user_code) WHERE user_code IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_payloads_expires_idx ON oidc_payloads (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rate_limits (
+  key text PRIMARY KEY,
+  points integer NOT NULL,
+  expire integer NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS rate_limits_expire_idx ON rate_limits (expire);
 `;
 
 // The sweep deletes this many rows per transaction, so a large backlog never holds the event
 // loop (or the write lock) for long: other requests' writes run between the batches.
 const SWEEP_BATCH = 500;
 const SWEEP = 'DELETE FROM oidc_payloads WHERE rowid IN (SELECT rowid FROM oidc_payloads WHERE expires_at <= ? LIMIT ?)';
+const SWEEP_LIMITS = 'DELETE FROM rate_limits WHERE rowid IN (SELECT rowid FROM rate_limits WHERE expire <= ? LIMIT ?)';
 
 /** Rows past expires_at are invisible to every read; `?` is the caller's now (epoch ms). */
 export const UNEXPIRED = '(expires_at IS NULL OR expires_at > ?)';
@@ -69,7 +80,7 @@ export interface ProviderStateFile {
   write<T>(fn: () => T): Promise<T>;
   /** How many transactions this process has committed on the file: fewer than writes when they share them. */
   readonly commits: number;
-  /** Deletes the rows that expired by `now`; returns how many. Called periodically by the server. */
+  /** Deletes the records and rate-limit counters that expired by `now`; returns how many. Called periodically by the server. */
   deleteExpired(now?: number): Promise<number>;
   /** Commits what is pending and closes the file; any later call fails. */
   close(): void;
@@ -155,11 +166,14 @@ export function createProviderStateFile(dataDir: string): ProviderStateFile {
     },
     async deleteExpired(now = Date.now()) {
       let removed = 0;
-      for (;;) {
-        const batch = await write(() => Number(statement(SWEEP).run(now, SWEEP_BATCH).changes));
-        removed += batch;
-        if (batch < SWEEP_BATCH) return removed;
+      for (const sweep of [SWEEP, SWEEP_LIMITS]) {
+        for (;;) {
+          const batch = await write(() => Number(statement(sweep).run(now, SWEEP_BATCH).changes));
+          removed += batch;
+          if (batch < SWEEP_BATCH) break;
+        }
       }
+      return removed;
     },
     close() {
       closed = true;

@@ -6,6 +6,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { CounterStore } from './counters.ts';
 import { createRedisCounterStore } from './counters-redis.ts';
 import { createSqlCounterStore } from './counters-sql.ts';
+import { createSqliteCounterStore } from './counters-sqlite.ts';
+import type { ProviderStateFile } from '../db/state-sqlite.ts';
 
 export interface Rate {
   points: number;
@@ -33,14 +35,15 @@ export interface Limiter {
 
 /**
  * Limiters live in the same store as the provider state, so every instance counts together:
- * Redis when configured, otherwise the `rate_limits` table (migrations/0012). All limiters
+ * Redis when configured, the provider state file in embedded mode (counters-sqlite.ts),
+ * otherwise the `rate_limits` table (migrations/0012). All limiters
  * share one store; the key prefix tells them apart. A counter changes in one atomic step (a Lua
  * script, or INSERT … ON CONFLICT … RETURNING), which is what makes a limit hold under
  * concurrency. Windows open and end by the injected clock (src/clock.ts).
  */
-export function createLimiterFactory(options: { redis: RedisClient | null; db: Database; prefix: string; clock?: Clock }) {
+export function createLimiterFactory(options: { redis: RedisClient | null; db: Database; sqlite?: ProviderStateFile | null; prefix: string; clock?: Clock }) {
   const clock = options.clock ?? systemClock;
-  const store: CounterStore = options.redis ? createRedisCounterStore(options.redis) : createSqlCounterStore(options.db);
+  const store: CounterStore = options.redis ? createRedisCounterStore(options.redis) : options.sqlite ? createSqliteCounterStore(options.sqlite) : createSqlCounterStore(options.db);
   return (name: string, rate: Rate): Limiter => {
     // `limit:`, not the `rl:` of the rate-limiter-flexible counters these replace: those were
     // plain strings on Redis, these are hashes, and a leftover must not fail with WRONGTYPE.

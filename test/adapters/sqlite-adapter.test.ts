@@ -93,7 +93,7 @@ describe('the SQLite state file', () => {
     expect(statSync(`${file.path}-wal`).mode & 0o777).toBe(0o600);
     const raw = rawConnection();
     expect(raw.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(raw.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+    expect(raw.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
   });
 
   it('commits every write of one event-loop turn together, and resolves them only then', async () => {
@@ -236,19 +236,24 @@ describe('the SQLite state file', () => {
     expect((raw.prepare('SELECT id FROM oidc_payloads ORDER BY id').all() as Array<{ id: string }>).map((row) => row.id)).toEqual(['forever', 'lasting']);
   });
 
-  it('sweeps a large backlog in several short transactions', async () => {
+  it('sweeps a large backlog in several short transactions, rate-limit counters too', async () => {
     file.open();
     const raw = rawConnection();
     const insert = raw.prepare("INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES ('AccessToken', ?, '{}', ?)");
+    const counter = raw.prepare('INSERT INTO rate_limits (key, points, expire) VALUES (?, 1, ?)');
     raw.exec('BEGIN');
     for (let index = 0; index < 1_200; index++) insert.run(`old-${index}`, Date.now() - 1_000);
+    for (let index = 0; index < 10; index++) counter.run(`ended-${index}`, Date.now() - 1_000);
+    counter.run('open', Date.now() + 60_000);
     raw.exec('COMMIT');
     await createSqliteAdapterFactory(file)('AccessToken').upsert('young', { jti: 'young' }, 60);
     const commits = file.commits;
 
-    expect(await file.deleteExpired()).toBe(1_200);
-    expect(file.commits - commits).toBe(3);
+    expect(await file.deleteExpired()).toBe(1_210);
+    // 500, 500 and 200 records, then the counters.
+    expect(file.commits - commits).toBe(4);
     expect(count(raw, '%')).toBe(1);
+    expect(raw.prepare('SELECT key FROM rate_limits').all()).toEqual([{ key: 'open' }]);
   });
 
   it('refuses a file written by a newer version, saying so', () => {
@@ -256,6 +261,6 @@ describe('the SQLite state file', () => {
     rawConnection().exec('PRAGMA user_version = 99');
     file.close();
     file = createProviderStateFile(dir);
-    expect(() => file.open()).toThrow(/schema version 99, newer than this version of idp knows \(1\)/);
+    expect(() => file.open()).toThrow(/schema version 99, newer than this version of idp knows \(2\)/);
   });
 });

@@ -4,6 +4,7 @@ import { createSqlAdapterFactory } from '../../src/oidc/adapters/sql.ts';
 import { createSqliteAdapterFactory } from '../../src/oidc/adapters/sqlite.ts';
 import { createProviderStateFile, type ProviderStateFile } from '../../src/db/state-sqlite.ts';
 import { importEmbeddedState } from '../../src/db/state-import.ts';
+import { createLimiterFactory } from '../../src/security/rate-limits.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { newId } from '../adapters/contract.ts';
 
@@ -64,5 +65,25 @@ describe('moving provider state from the embedded database to its SQLite file', 
     await old('Session').upsert(id, { jti: id, newer: false }, 600);
     expect(await importEmbeddedState(database.db, file, quiet)).toBe(1);
     expect(await moved('Session').find(id)).toEqual({ jti: id, newer: true });
+  });
+
+  it('moves the open rate-limit windows, so an upgrade lifts no lockout, and drops the ended ones', async () => {
+    const now = Date.now();
+    await database.db.query(
+      'INSERT INTO rate_limits (key, points, expire) VALUES ($1, 7, $2), ($3, 3, $4), ($5, 2, $6)',
+      ['limit:login-streak:open', now + 600_000, 'limit:login-ip:ended', now - 1_000, 'limit:login-gate:kept', now + 600_000],
+    );
+    // The file already counts one of them: its count stays.
+    const limiter = createLimiterFactory({ redis: null, db: database.db, sqlite: file, prefix: '' });
+    await limiter('login-gate', { points: 1, durationSeconds: 600 }).take('kept', 5);
+
+    // Both open windows leave the database; the one the file had keeps the file's count.
+    expect(await importEmbeddedState(database.db, file, quiet)).toBe(2);
+    const streak = limiter('login-streak', { points: 10, durationSeconds: 600 });
+    expect((await streak.take('open')).consumed).toBe(8);
+    expect((await limiter('login-gate', { points: 1, durationSeconds: 600 }).take('kept')).consumed).toBe(6);
+    expect((await limiter('login-ip', { points: 10, durationSeconds: 600 }).take('ended')).consumed).toBe(1);
+    const { rows } = await database.db.query('SELECT key FROM rate_limits');
+    expect(rows).toEqual([]);
   });
 });
