@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { isUniqueViolation } from '../errors.ts';
+import { FACTOR_COLUMNS, toFactor, type FactorRow, type StoredFactor } from './factors-repository.ts';
 
 export type DeviceType = 'singleDevice' | 'multiDevice';
 
@@ -55,6 +56,23 @@ const CONFIRMED_WEBAUTHN = "kind = 'webauthn' AND confirmed_at IS NOT NULL";
 export async function findCredentialById(db: Queryable, credentialId: string): Promise<StoredCredential | null> {
   const { rows } = await db.query<CredentialRow>(`SELECT ${COLUMNS} FROM mfa_factors WHERE credential_id = $1 AND ${CONFIRMED_WEBAUTHN}`, [credentialId]);
   return rows[0] ? toCredential(rows[0]) : null;
+}
+
+/**
+ * Every factor of the account and, for its confirmed passkeys, their credentials: one query for
+ * what findFactorsByAccount and findCredentialsByAccount would read in two (both are rows of
+ * mfa_factors). A sign-in lists the factors on every password step.
+ */
+export async function findFactorsWithCredentials(db: Queryable, accountId: string): Promise<{ factors: StoredFactor[]; credentials: StoredCredential[] }> {
+  const { rows } = await db.query<FactorRow & CredentialRow>(
+    `SELECT ${FACTOR_COLUMNS}, credential_id, public_key, sign_count, transports, backup_eligible, backed_up, device_type, aaguid
+     FROM mfa_factors WHERE account_id = $1 ORDER BY created_at, id`,
+    [accountId],
+  );
+  return {
+    factors: rows.map(toFactor),
+    credentials: rows.filter((row) => row.kind === 'webauthn' && row.confirmed_at !== null).map(toCredential),
+  };
 }
 
 export async function findCredentialsByAccount(db: Queryable, accountId: string): Promise<StoredCredential[]> {

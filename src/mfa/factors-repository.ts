@@ -12,7 +12,7 @@ export interface StoredFactor {
   lastUsedAt: Date | null;
 }
 
-interface FactorRow {
+export interface FactorRow {
   id: string;
   account_id: string;
   kind: 'totp' | 'webauthn';
@@ -24,7 +24,7 @@ interface FactorRow {
   last_used_at: Date | null;
 }
 
-const toFactor = (row: FactorRow): StoredFactor => ({
+export const toFactor = (row: FactorRow): StoredFactor => ({
   id: row.id,
   accountId: row.account_id,
   kind: row.kind,
@@ -36,7 +36,8 @@ const toFactor = (row: FactorRow): StoredFactor => ({
   lastUsedAt: row.last_used_at,
 });
 
-const COLUMNS = 'id, account_id, kind, name, secret_sealed, last_used_step, confirmed_at, created_at, last_used_at';
+export const FACTOR_COLUMNS = 'id, account_id, kind, name, secret_sealed, last_used_step, confirmed_at, created_at, last_used_at';
+const COLUMNS = FACTOR_COLUMNS;
 
 /** A new TOTP factor, unconfirmed; its id is chosen by the caller so the secret can be sealed to it. */
 export async function insertTotpFactor(db: Queryable, factor: { id: string; accountId: string; name: string; secretSealed: string }): Promise<StoredFactor> {

@@ -10,7 +10,7 @@ import {
   countUnusedRecoveryCodes, deleteAllFactors, deleteFactor, deleteFactorKeepingOne, findFactor, findFactorsByAccount, insertTotpFactor, renameFactor, replaceRecoveryCodes, takeTotpStep, useRecoveryCode,
   type StoredFactor,
 } from './factors-repository.ts';
-import { findCredentialsByAccount, type DeviceType, type StoredCredential } from './credentials-repository.ts';
+import { findFactorsWithCredentials, type DeviceType, type StoredCredential } from './credentials-repository.ts';
 
 export type MfaService = ReturnType<typeof createMfaService>;
 
@@ -57,7 +57,7 @@ export function createMfaService(deps: { db: Database; keys: MfaKeys; issuer: st
 
   return {
     async listFactors(accountId: string): Promise<FactorView[]> {
-      const [factors, passkeys] = await Promise.all([findFactorsByAccount(db, accountId), findCredentialsByAccount(db, accountId)]);
+      const { factors, credentials: passkeys } = await findFactorsWithCredentials(db, accountId);
       const details = new Map(passkeys.map((passkey) => [passkey.factorId, passkey]));
       return factors.map((factor) => view(factor, details.get(factor.id)));
     },
