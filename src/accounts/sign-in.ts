@@ -14,7 +14,8 @@ export interface RequestContext {
 }
 
 export type SignInResult =
-  // `secondFactor`: the password was right and the account has a second factor, which must follow.
+  // `secondFactor`: the password was right and the account has a second factor, which must
+  // follow (true), or has none (false; absent when second factors are not checked here).
   | { ok: true; account: Account; secondFactor?: boolean }
   // A wrong password, an unknown email, a disabled or a locked account: one answer for all.
   | { ok: false; reason: 'invalid' }
@@ -84,7 +85,8 @@ export function createSignInService(deps: {
         await audit.record({ event: 'login.failed', reason: 'email_unverified', accountId: check.account.id, ...where });
         return finish('email_unverified', { ok: false, reason: 'email_unverified', account: check.account });
       }
-      if (await deps.secondFactors?.hasFactor(check.account.id)) {
+      const hasFactor = await deps.secondFactors?.hasFactor(check.account.id);
+      if (hasFactor) {
         // The run of failures ends only when the second factor is right too: otherwise whoever
         // knows the password could reset the lockout between guesses at the code.
         await audit.record({ event: 'mfa.required', accountId: check.account.id, ...where });
@@ -92,7 +94,7 @@ export function createSignInService(deps: {
       }
       await protection.succeeded(admission.attempt);
       await audit.record({ event: 'login.succeeded', accountId: check.account.id, ...where });
-      return finish('success', { ok: true, account: check.account });
+      return finish('success', { ok: true, account: check.account, ...(hasFactor === false ? { secondFactor: false } : {}) });
     },
 
     /**

@@ -20,9 +20,12 @@ export async function levelNeeded(deps: InteractionDeps, details: InteractionDet
  * asked for one; an account without one that must reach `mfa` enrols one first. Only the
  * second step is asked for: a step-up never asks for the password again.
  */
-export async function continueSignIn(ctx: Context, deps: InteractionDeps, details: InteractionDetails, accountId: string, amr: string[], options: { loginTs?: number } = {}): Promise<void> {
-  const level = await levelNeeded(deps, details, accountId);
-  const factors = (await deps.mfa.listFactors(accountId)).filter((factor) => factor.confirmed);
+export async function continueSignIn(ctx: Context, deps: InteractionDeps, details: InteractionDetails, accountId: string, amr: string[], options: { loginTs?: number; noFactor?: boolean } = {}): Promise<void> {
+  // `noFactor`: the step before found no confirmed factor in this same request.
+  const [level, factors] = await Promise.all([
+    levelNeeded(deps, details, accountId),
+    options.noFactor ? [] : deps.mfa.listFactors(accountId).then((all) => all.filter((factor) => factor.confirmed)),
+  ]);
   const reached = levelOf(amr);
   // A session relabelled for an essential acr, or a sign-in that needs nothing more.
   if (atLeast(reached, level) && (factors.length === 0 || reached !== 'password')) {

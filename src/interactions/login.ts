@@ -38,6 +38,7 @@ export function submitLogin(deps: InteractionDeps): Middleware {
       return;
     }
     noteForLog(ctx, { accountId: result.account.id });
-    await continueSignIn(ctx, deps, step.details, result.account.id, ['pwd']);
+    // The password step has just looked: an account without a factor needs no second look.
+    await continueSignIn(ctx, deps, step.details, result.account.id, ['pwd'], result.secondFactor === false ? { noFactor: true } : {});
   };
 }
