@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { createProviderStateFile, PROVIDER_STATE_FILE, type ProviderStateFile } 
 import { createSqliteCounterStore } from '../../src/security/counters-sqlite.ts';
 import { createLimiterFactory } from '../../src/security/rate-limits.ts';
 import type { Database } from '../../src/db/database.ts';
+import { unavailableDependency } from '../../src/http/unavailable.ts';
 
 /*
  * Embedded mode keeps the rate-limit counters in the provider state file. The rules are those
@@ -92,5 +95,29 @@ describe('rate-limit counters in the provider state file', () => {
     } finally {
       after.close();
     }
+  });
+
+  it('fails in about the busy timeout, as the database being unavailable, while another process holds the file, and counts nothing', async () => {
+    const store = createSqliteCounterStore(open());
+    expect(await store.add('other', 1, 0, 60_000)).toEqual({ points: 1, endsAt: 60_000 });
+    // Another process (the CLI, say) holds the write lock for longer than the busy timeout.
+    const path = join(dir, PROVIDER_STATE_FILE);
+    const holder = spawn(process.execPath, ['--input-type=module', '--eval', `
+      import { DatabaseSync } from 'node:sqlite';
+      const db = new DatabaseSync(${JSON.stringify(path)});
+      db.exec('BEGIN IMMEDIATE');
+      console.log('locked');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 4_000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await once(holder.stdout!, 'data');
+      const started = performance.now();
+      const failure = await store.add('k', 1, 0, 60_000).then(() => null, (error: unknown) => error);
+      expect(unavailableDependency(failure)).toBe('database');
+      expect(performance.now() - started).toBeLessThan(3_500);
+    } finally {
+      await once(holder, 'exit');
+    }
+    // The refused add left nothing behind: the next one is the first.
+    expect(await store.add('k', 1, 0, 60_000)).toEqual({ points: 1, endsAt: 60_000 });
   });
 });
