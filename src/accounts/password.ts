@@ -55,16 +55,15 @@ export class HashSlots {
 }
 
 const slots = new HashSlots(Math.max(1, availableParallelism()));
-const inHashSlot = <T>(work: () => Promise<T>): Promise<T> => slots.run(work);
 
 export function hashPassword(password: string): Promise<string> {
-  return inHashSlot(() => hash(password, passwordHashOptions));
+  return slots.run(() => hash(password, passwordHashOptions));
 }
 
 /** False on a mismatch or an unreadable hash; never throws for bad input. */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await inHashSlot(() => verify(passwordHash, password));
+    return await slots.run(() => verify(passwordHash, password));
   } catch {
     return false;
   }

@@ -23,8 +23,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Before provider state moved to the SQLite file, an embedded install kept it in PGlite's
- * oidc_payloads (and its rate-limit counters in rate_limits). Once, at the first start of this version, the live rows move over, so nobody
- * is signed out by the upgrade: each batch is copied (never over a row the file already has,
+ * oidc_payloads, and its rate-limit counters in rate_limits. Once, at the first start of this
+ * version, the live rows move over, so nobody is signed out by the upgrade: each batch is copied (never over a row the file already has,
  * which may be newer), then deleted from PGlite. A start that stops midway moves the rest next
  * time. Returns how many rows moved.
  */

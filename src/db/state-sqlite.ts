@@ -6,9 +6,9 @@ import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 /**
  * oidc-provider's state (sessions, grants, codes, tokens, interactions) and the rate-limit
  * counters (src/security/counters-sqlite.ts) in embedded mode: a SQLite file in DATA_DIR through
- * node:sqlite, beside PGlite, which keeps everything else. A
- * statement here costs microseconds where one through PGlite costs most of a millisecond of the
- * event loop, and token requests write several. WAL lets every process using the DATA_DIR open
+ * node:sqlite, beside PGlite, which keeps everything else. A statement here costs microseconds
+ * where one through PGlite costs most of a millisecond of the event loop, and token requests
+ * write several. WAL lets every process using the DATA_DIR open
  * the file at once: the server, and the CLI beside it (`idp user disable` revokes sessions
  * while the server runs). synchronous=NORMAL: in WAL mode COMMIT writes the WAL without waiting
  * for an fsync, so a killed process loses nothing committed; only a power cut or an OS crash can

@@ -37,24 +37,23 @@ export const toFactor = (row: FactorRow): StoredFactor => ({
 });
 
 export const FACTOR_COLUMNS = 'id, account_id, kind, name, secret_sealed, last_used_step, confirmed_at, created_at, last_used_at';
-const COLUMNS = FACTOR_COLUMNS;
 
 /** A new TOTP factor, unconfirmed; its id is chosen by the caller so the secret can be sealed to it. */
 export async function insertTotpFactor(db: Queryable, factor: { id: string; accountId: string; name: string; secretSealed: string }): Promise<StoredFactor> {
   const { rows } = await db.query<FactorRow>(
-    `INSERT INTO mfa_factors (id, account_id, kind, name, secret_sealed) VALUES ($1, $2, 'totp', $3, $4) RETURNING ${COLUMNS}`,
+    `INSERT INTO mfa_factors (id, account_id, kind, name, secret_sealed) VALUES ($1, $2, 'totp', $3, $4) RETURNING ${FACTOR_COLUMNS}`,
     [factor.id, factor.accountId, factor.name, factor.secretSealed],
   );
   return toFactor(rows[0]!);
 }
 
 export async function findFactorsByAccount(db: Queryable, accountId: string): Promise<StoredFactor[]> {
-  const { rows } = await db.query<FactorRow>(`SELECT ${COLUMNS} FROM mfa_factors WHERE account_id = $1 ORDER BY created_at, id`, [accountId]);
+  const { rows } = await db.query<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM mfa_factors WHERE account_id = $1 ORDER BY created_at, id`, [accountId]);
   return rows.map(toFactor);
 }
 
 export async function findFactor(db: Queryable, accountId: string, id: string): Promise<StoredFactor | null> {
-  const { rows } = await db.query<FactorRow>(`SELECT ${COLUMNS} FROM mfa_factors WHERE account_id = $1 AND id = $2`, [accountId, id]);
+  const { rows } = await db.query<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM mfa_factors WHERE account_id = $1 AND id = $2`, [accountId, id]);
   return rows[0] ? toFactor(rows[0]) : null;
 }
 
