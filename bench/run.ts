@@ -17,7 +17,9 @@
  * that alternate which target goes first, each after BENCH_WARMUP_SECONDS (1) of warm-up,
  * after BENCH_INITIAL_WARMUP_SECONDS (4) of token traffic per target once at the start,
  * BENCH_CONNECTIONS (16, autocannon), BENCH_SIGNIN_CONCURRENCY (4, sign-in clients),
- * BENCH_SCENARIOS (comma-separated ids, default all), BENCH_TARGETS (ours,bare).
+ * BENCH_SCENARIOS (comma-separated ids, default all), BENCH_TARGETS (ours,bare), BENCH_NODE_FLAGS
+ * (extra node flags for both servers, space-separated: `--cpu-prof --cpu-prof-dir=DIR` profiles
+ * them under load, which NODE_OPTIONS does not allow).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,6 +72,7 @@ function readSettings() {
   }
 }
 const { settings, chosenScenarios, chosenTargets } = readSettings();
+const extraNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 /** Where ours keeps its data: a fresh database, created here and removed at the end. */
 async function prepareStorage(dataDir: string): Promise<{ env: NodeJS.ProcessEnv; storage: string }> {
@@ -146,7 +149,7 @@ async function startOurs(storageEnv: NodeJS.ProcessEnv): Promise<{ managed: Mana
   };
   // With the environment and node flags of `npm start` (allocator and V8 heap settings).
   const start = startCommand();
-  const managed = startNode('src/main.ts', [], { ...env, ...start.env }, undefined, start.flags);
+  const managed = startNode('src/main.ts', [], { ...env, ...start.env }, undefined, [...start.flags, ...extraNodeFlags]);
   await waitReady(managed, `${base}/.well-known/openid-configuration`, 'our provider');
   // Seeded through the CLI while the server runs (on the embedded database the CLI goes
   // through the server's socket): the client, the API, the person; then the API grant.
@@ -165,7 +168,7 @@ async function startBare(): Promise<{ managed: Managed; base: string }> {
   const base = `http://127.0.0.1:${port}`;
   const { NODE_ENV: _nodeEnv, ...inherited } = process.env;
   // Its default in-memory adapter is the point here; its warning about that is not news.
-  const managed = startNode('bench/bare-provider.ts', [], { ...inherited, PORT: String(port) }, /development-only in-memory adapter/);
+  const managed = startNode('bench/bare-provider.ts', [], { ...inherited, PORT: String(port) }, /development-only in-memory adapter/, extraNodeFlags);
   await waitReady(managed, `${base}/.well-known/openid-configuration`, 'bare oidc-provider');
   return { managed, base };
 }
