@@ -232,6 +232,28 @@ describe.skipIf(skip)('RedisAdapter', () => {
       expect(sent).toEqual(Array.from({ length: 10 }, () => 'evalsha'));
     });
 
+    it('finds a session by its uid in one round trip, and nothing once the pointer or the record is gone', async () => {
+      const [session, uid, orphanUid] = [newId(), newId(), newId()];
+      await subject.factory('Session').upsert(session, { jti: session, uid, accountId: newId() }, 60);
+      // A pointer whose record has gone (deleted behind the adapter's back).
+      await subject.redis.set(`${subject.prefix}uid:Session:${orphanUid}`, newId(), 'EX', 60);
+      const sent: string[] = [];
+      const redis = subject.redis as unknown as { sendCommand(command: { name: string }): unknown };
+      const original = redis.sendCommand;
+      redis.sendCommand = function (this: unknown, command: { name: string }) {
+        sent.push(command.name);
+        return original.call(this, command);
+      };
+      try {
+        expect(await subject.factory('Session').findByUid(uid)).toMatchObject({ jti: session, uid });
+        expect(sent).toEqual(['evalsha']);
+        expect(await subject.factory('Session').findByUid(orphanUid)).toBeUndefined();
+        expect(await subject.factory('Session').findByUid(newId())).toBeUndefined();
+      } finally {
+        redis.sendCommand = original;
+      }
+    });
+
     it('leaves no index or pointer of a revoked account behind', async () => {
       const [accountId, session, grantId, token, device, uid, userCode] = [newId(), newId(), newId(), newId(), newId(), newId(), newId()];
       await subject.factory('Session').upsert(session, { jti: session, uid, accountId });

@@ -143,6 +143,19 @@ return 1
 `);
 
 /**
+ * A pointer (KEYS[1]: uid or user code to record id) and the record it names, in one round trip:
+ * oidc-provider looks a session up by its uid on every request that carries a session-bound
+ * token (introspection, userinfo, refresh). ARGV[1] is the record key less the id (prefix and
+ * model). The record key is built here, so this runs only where one node holds every key (the
+ * atomic layout); the sharded layout follows the pointer in two reads.
+ */
+const FOLLOW_POINTER = luaScript('FollowPointer', 1, `
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+return redis.call('GET', ARGV[1] .. id)
+`);
+
+/**
  * A busy account's set is stretched on every token and never expires, so it would collect the
  * keys of every record it ever held. This checks ARGV[1] random members of an index set (KEYS[1])
  * and drops those whose record is gone (expired), when the set has at least ARGV[2] members
@@ -536,6 +549,10 @@ class RedisAdapter implements Adapter {
 
   /** The pointer can outlive an overwrite of its record, so callers re-check the indexed field. */
   async #findByPointer(pointerKey: string): Promise<AdapterPayload | undefined> {
+    if (this.#layout === 'atomic') {
+      const stored = (await runScript(this.#redis, FOLLOW_POINTER, pointerKey, this.#key(''))) as string | null;
+      return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
+    }
     const id = await this.#redis.get(pointerKey);
     return id === null ? undefined : this.find(id);
   }
@@ -605,7 +622,7 @@ export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string,
   return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout, prune);
 }
 
-const ALL_SCRIPTS = [CONSUME, UPSERT_INDEXED, PRUNE_INDEX, REVOKE_ACCOUNT, REVOKE_GRANT, REVOKE_SESSION, SHARDED_INDEX_ADD, SHARDED_REMOVE, SHARDED_DELETE_POINTER, SHARDED_DETACH_GRANT];
+const ALL_SCRIPTS = [CONSUME, UPSERT_INDEXED, FOLLOW_POINTER, PRUNE_INDEX, REVOKE_ACCOUNT, REVOKE_GRANT, REVOKE_SESSION, SHARDED_INDEX_ADD, SHARDED_REMOVE, SHARDED_DELETE_POINTER, SHARDED_DETACH_GRANT];
 
 type Removal = { outcome: 'removed'; stored: string } | { outcome: 'missing' | 'other' };
 
