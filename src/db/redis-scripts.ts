@@ -41,14 +41,74 @@ export function defineScripts(redis: RedisClient, scripts: readonly LuaScript[])
   }
 }
 
-/** Runs a script on the client (defining it there on first use): keys first, then the other arguments, as in EVAL. */
-export function runScript(redis: RedisClient, script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+interface PendingScript {
+  script: LuaScript;
+  args: Array<string | number>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+const pendingScripts = new WeakMap<RedisClient, PendingScript[]>();
+
+function callScript(redis: RedisClient, script: LuaScript, args: Array<string | number>): Promise<unknown> {
   let call = (redis as unknown as Callable)[script.name];
   if (!call) {
     defineScripts(redis, [script]);
     call = (redis as unknown as Callable)[script.name]!;
   }
   return call.apply(redis, args) as Promise<unknown>;
+}
+
+/**
+ * Scripts cannot ride ioredis' auto-pipelining (see defineScripts), so each would be a socket
+ * write of its own, and on a busy server the write, not Redis, is most of a script's cost. The
+ * scripts called in one event-loop turn (by one request, or by many at once) go out together
+ * instead, as one pipeline: one write, each caller still gets its own reply or error. A turn
+ * with one script sends it as it is. A pipeline that fails as a whole (the connection is down)
+ * fails every script in it with that error.
+ */
+function flushScripts(redis: RedisClient, batch: PendingScript[]): void {
+  pendingScripts.delete(redis);
+  if (batch.length === 1) {
+    const [only] = batch as [PendingScript];
+    callScript(redis, only.script, only.args).then(only.resolve, only.reject);
+    return;
+  }
+  const pipeline = redis.pipeline();
+  for (const pending of batch) queueScript(pipeline, pending.script, ...pending.args);
+  pipeline.exec().then(
+    (results) => {
+      batch.forEach((pending, index) => {
+        const reply = results?.[index];
+        if (!reply) pending.reject(new Error(`Redis sent no reply for script ${pending.script.name} in its pipeline`));
+        else if (reply[0]) pending.reject(reply[0]);
+        else pending.resolve(reply[1]);
+      });
+    },
+    (error: unknown) => {
+      for (const pending of batch) pending.reject(error);
+    },
+  );
+}
+
+/**
+ * Runs a script on the client (defining it there on first use): keys first, then the other
+ * arguments, as in EVAL. On a standalone or Sentinel client it is sent with the other scripts of
+ * the same event-loop turn (flushScripts); a Cluster pipeline must keep to one slot, so there
+ * each script goes on its own.
+ */
+export function runScript(redis: RedisClient, script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+  if (!(redis as unknown as Callable)[script.name]) defineScripts(redis, [script]);
+  if ((redis as { isCluster?: boolean }).isCluster) return callScript(redis, script, args);
+  return new Promise((resolve, reject) => {
+    let batch = pendingScripts.get(redis);
+    if (!batch) {
+      batch = [];
+      pendingScripts.set(redis, batch);
+      setImmediate(flushScripts, redis, batch);
+    }
+    batch.push({ script, args, resolve, reject });
+  });
 }
 
 /** Queues a script in a MULTI or pipeline made after defineScripts; its reply comes with exec(). */

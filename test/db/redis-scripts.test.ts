@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { luaScript, runScript } from '../../src/db/redis-scripts.ts';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// An explicit REDIS_URL (as in CI) means Redis is required: unreachable must fail, not skip.
+const required = process.env.REDIS_URL !== undefined;
+
+async function reachable(): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+const skip = !required && !(await reachable());
+
+const ECHO = luaScript('TestEcho', 1, `return KEYS[1] .. ':' .. ARGV[1]`);
+const FAIL_ON_BAD = luaScript('TestFailOnBad', 1, `
+if ARGV[1] == 'bad' then return redis.error_reply('ERR refused ' .. KEYS[1]) end
+return ARGV[1]
+`);
+
+describe.skipIf(skip)('Redis scripts', () => {
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+    // Once, so the texts are loaded and what follows is EVALSHA only.
+    await Promise.all([runScript(redis, ECHO, 'warm', 'x'), runScript(redis, FAIL_ON_BAD, 'warm', 'x')]);
+  });
+  afterAll(() => redis?.disconnect());
+
+  /** Socket writes made while `work` runs. */
+  async function writesDuring<T>(work: () => Promise<T>): Promise<{ writes: number; result: T }> {
+    const stream = (redis as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const original = stream.write;
+    let writes = 0;
+    stream.write = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return original.apply(this, args);
+    };
+    try {
+      const result = await work();
+      return { writes, result };
+    } finally {
+      stream.write = original;
+    }
+  }
+
+  it('sends the scripts called in one event-loop turn in one write, each caller getting its own reply', async () => {
+    const { writes, result } = await writesDuring(() => Promise.all([1, 2, 3, 4].map((n) => runScript(redis, ECHO, `k${n}`, String(n)))));
+    expect(result).toEqual(['k1:1', 'k2:2', 'k3:3', 'k4:4']);
+    expect(writes).toBe(1);
+  });
+
+  it('sends a script called alone as it is, in one write', async () => {
+    const { writes, result } = await writesDuring(() => runScript(redis, ECHO, 'alone', 'a'));
+    expect(result).toBe('alone:a');
+    expect(writes).toBe(1);
+  });
+
+  it('fails only the script that failed, not the others sent with it', async () => {
+    const outcomes = await Promise.allSettled([
+      runScript(redis, FAIL_ON_BAD, 'first', 'good'),
+      runScript(redis, FAIL_ON_BAD, 'second', 'bad'),
+      runScript(redis, ECHO, 'third', '3'),
+    ]);
+    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 'good' });
+    expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('refused second') } });
+    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 'third:3' });
+  });
+
+  it('fails every script of a turn when Redis cannot be reached, and none of them hangs', async () => {
+    const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    down.on('error', () => undefined);
+    try {
+      const outcomes = await Promise.allSettled([runScript(down, ECHO, 'a', '1'), runScript(down, ECHO, 'b', '2'), runScript(down, FAIL_ON_BAD, 'c', '3')]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    } finally {
+      down.disconnect();
+    }
+  });
+});
