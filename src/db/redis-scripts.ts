@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis-connect.ts';
 
 /**
- * A Lua script sent by its SHA1 (EVALSHA) instead of its text: ioredis' defineCommand sends the
- * text once per connection, then only the hash, and falls back to the text on NOSCRIPT (a Redis
- * restarted or flushed). Our scripts are a few hundred bytes to 2 KB; sent with EVAL they made up
- * most of the bytes of a token request.
+ * A Lua script sent by its SHA1 (EVALSHA) instead of its text. Our scripts are a few hundred
+ * bytes to 2 KB; sent with EVAL they made up most of the bytes of a token request. runScript
+ * sends the hash and falls back to the text on NOSCRIPT; inside a MULTI, the script is an ioredis
+ * defined command (defineScripts, queueScript), which does the same per connection.
  */
 export interface LuaScript {
   /** The command name it is defined under on each client (unique per script). */
@@ -16,10 +17,12 @@ export interface LuaScript {
    */
   readonly keys: number | null;
   readonly lua: string;
+  /** SHA1 of the text, as EVALSHA names it. */
+  readonly sha: string;
 }
 
 export function luaScript(name: string, keys: number | null, lua: string): LuaScript {
-  return { name: `idp${name}`, keys, lua };
+  return { name: `idp${name}`, keys, lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
 type Callable = Record<string, ((...args: Array<string | number>) => unknown) | undefined>;
@@ -41,74 +44,26 @@ export function defineScripts(redis: RedisClient, scripts: readonly LuaScript[])
   }
 }
 
-interface PendingScript {
-  script: LuaScript;
-  args: Array<string | number>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-const pendingScripts = new WeakMap<RedisClient, PendingScript[]>();
-
-function callScript(redis: RedisClient, script: LuaScript, args: Array<string | number>): Promise<unknown> {
-  let call = (redis as unknown as Callable)[script.name];
-  if (!call) {
-    defineScripts(redis, [script]);
-    call = (redis as unknown as Callable)[script.name]!;
-  }
-  return call.apply(redis, args) as Promise<unknown>;
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 /**
- * Scripts cannot ride ioredis' auto-pipelining (see defineScripts), so each would be a socket
- * write of its own, and on a busy server the write, not Redis, is most of a script's cost. The
- * scripts called in one event-loop turn (by one request, or by many at once) go out together
- * instead, as one pipeline: one write, each caller still gets its own reply or error. A turn
- * with one script sends it as it is. A pipeline that fails as a whole (the connection is down)
- * fails every script in it with that error.
+ * Runs a script on the client: keys first, then the other arguments, as in EVAL. It goes as a
+ * plain EVALSHA, which ioredis auto-pipelines like any other command (a defined command is kept
+ * out of auto-pipelining, see defineScripts): every command of an event-loop turn, scripts, reads
+ * and writes of every request alike, leaves in one socket write, and on a busy server the write,
+ * not Redis, is most of a command's cost. A Redis that does not know the script yet (first use,
+ * restarted, flushed) answers NOSCRIPT; the text then goes once with EVAL, which also caches it.
  */
-function flushScripts(redis: RedisClient, batch: PendingScript[]): void {
-  pendingScripts.delete(redis);
-  if (batch.length === 1) {
-    const [only] = batch as [PendingScript];
-    callScript(redis, only.script, only.args).then(only.resolve, only.reject);
-    return;
+export async function runScript(redis: RedisClient, script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+  const withCount = script.keys === null ? args : [script.keys, ...args];
+  try {
+    return await redis.evalsha(script.sha, ...(withCount as [number, ...Array<string | number>]));
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return redis.eval(script.lua, ...(withCount as [number, ...Array<string | number>]));
   }
-  const pipeline = redis.pipeline();
-  for (const pending of batch) queueScript(pipeline, pending.script, ...pending.args);
-  pipeline.exec().then(
-    (results) => {
-      batch.forEach((pending, index) => {
-        const reply = results?.[index];
-        if (!reply) pending.reject(new Error(`Redis sent no reply for script ${pending.script.name} in its pipeline`));
-        else if (reply[0]) pending.reject(reply[0]);
-        else pending.resolve(reply[1]);
-      });
-    },
-    (error: unknown) => {
-      for (const pending of batch) pending.reject(error);
-    },
-  );
-}
-
-/**
- * Runs a script on the client (defining it there on first use): keys first, then the other
- * arguments, as in EVAL. On a standalone or Sentinel client it is sent with the other scripts of
- * the same event-loop turn (flushScripts); a Cluster pipeline must keep to one slot, so there
- * each script goes on its own.
- */
-export function runScript(redis: RedisClient, script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
-  if (!(redis as unknown as Callable)[script.name]) defineScripts(redis, [script]);
-  if ((redis as { isCluster?: boolean }).isCluster) return callScript(redis, script, args);
-  return new Promise((resolve, reject) => {
-    let batch = pendingScripts.get(redis);
-    if (!batch) {
-      batch = [];
-      pendingScripts.set(redis, batch);
-      setImmediate(flushScripts, redis, batch);
-    }
-    batch.push({ script, args, resolve, reject });
-  });
 }
 
 /** Queues a script in a MULTI or pipeline made after defineScripts; its reply comes with exec(). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { luaScript, runScript } from '../../src/db/redis-scripts.ts';
@@ -26,6 +27,7 @@ if ARGV[1] == 'bad' then return redis.error_reply('ERR refused ' .. KEYS[1]) end
 return ARGV[1]
 `);
 
+// Each script goes as EVALSHA through ioredis' auto-pipelining (src/db/redis-scripts.ts).
 describe.skipIf(skip)('Redis scripts', () => {
   let redis: Redis;
   beforeAll(async () => {
@@ -73,6 +75,25 @@ describe.skipIf(skip)('Redis scripts', () => {
     expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 'good' });
     expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('refused second') } });
     expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 'third:3' });
+  });
+
+  it('sends the text once when Redis does not know the script (restarted or flushed), its hash after that', async () => {
+    // A text this Redis has never seen (SCRIPT FLUSH would pull scripts from under the other test files).
+    const FRESH = luaScript('TestFresh', 1, `-- ${randomUUID()}\nreturn 'fresh:' .. KEYS[1]`);
+    const names: string[] = [];
+    const spy = redis as unknown as { sendCommand(command: { name: string }): unknown };
+    const original = spy.sendCommand;
+    spy.sendCommand = function (this: unknown, command: { name: string }) {
+      names.push(command.name);
+      return original.call(this, command);
+    };
+    try {
+      expect(await runScript(redis, FRESH, 'one')).toBe('fresh:one');
+      expect(await runScript(redis, FRESH, 'two')).toBe('fresh:two');
+    } finally {
+      spy.sendCommand = original;
+    }
+    expect(names).toEqual(['evalsha', 'eval', 'evalsha']);
   });
 
   it('fails every script of a turn when Redis cannot be reached, and none of them hangs', async () => {
