@@ -38,4 +38,4 @@ ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2
 
 # Exec form, no shell in between: node receives SIGTERM itself (src/main.ts shuts down gracefully).
 # The same V8 flags as `npm start` (README, "Memory"); a test keeps the two alike.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=60", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

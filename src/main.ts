@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { tuneHeapGrowth } from './config/heap-growth.ts';
 import { buildDeps } from './deps.ts';
 import { createApp } from './app.ts';
 import { createAppLogger } from './log.ts';
@@ -12,6 +13,7 @@ const started = performance.now();
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  tuneHeapGrowth(!config.databaseUrl);
   if (config.metrics.enabled && config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {
     throw new ConfigError(`invalid configuration: metrics.port: must differ from port (${config.port}), or be unset to serve /metrics on the main port`);
   }

@@ -16,9 +16,6 @@ describe('node flags of the server', () => {
     for (const assignment of assignments) expect(dockerEnv).toContain(assignment);
     // The young generation is bounded (README, "Memory"): without it V8 lets it grow by tens of MiB under load.
     expect(start).toContain('--max-semi-space-size=8');
-    // The old generation grows by at most 60 % between full collections (README, "Memory"):
-    // V8's own factor, up to 4x, let a short-lived allocation burst settle as 100+ MiB of RSS.
-    expect(start).toContain('--heap-growing-percent=60');
     // Large allocations go back to the system when freed, and at most two malloc arenas
     // (README, "Memory"): together about 60 MiB less resident on the embedded database.
     expect(assignments).toEqual(['GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2']);
@@ -28,6 +25,6 @@ describe('node flags of the server', () => {
     const { startCommand } = await import('../../bench/processes.ts');
     const { env, flags } = startCommand();
     expect(env).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2' });
-    expect(flags).toEqual(['--max-semi-space-size=8', '--heap-growing-percent=60']);
+    expect(flags).toEqual(['--max-semi-space-size=8']);
   });
 });
