@@ -18,13 +18,14 @@ describe('node flags of the server', () => {
     expect(start).toContain('--max-semi-space-size=8');
     // Large allocations go back to the system when freed, and at most two malloc arenas
     // (README, "Memory"): together about 60 MiB less resident on the embedded database.
-    expect(assignments).toEqual(['GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2']);
+    // Node's compile cache (README, "Memory"): a restart loads the type-stripped sources from it.
+    expect(assignments).toEqual(['GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2', 'NODE_COMPILE_CACHE=node_modules/.cache/node-compile-cache']);
   });
 
   it('reach the server through the bench, as npm start gives them', async () => {
     const { startCommand } = await import('../../bench/processes.ts');
     const { env, flags } = startCommand();
-    expect(env).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2' });
+    expect(env).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2', NODE_COMPILE_CACHE: 'node_modules/.cache/node-compile-cache' });
     expect(flags).toEqual(['--max-semi-space-size=8']);
   });
 });
