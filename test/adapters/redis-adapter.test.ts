@@ -6,25 +6,13 @@ import { createRedisAdapterFactory } from '../../src/oidc/adapters/redis.ts';
 import { createAccountStateRevoker, createAccountStateStore } from '../../src/oidc/adapters/account-state.ts';
 import type { Database } from '../../src/db/database.ts';
 import { adapterContract, newId, type AdapterUnderTest } from './contract.ts';
+import { commandsSentDuring, redisReachable, redisRequired, redisTestUrl } from '../helpers/redis.ts';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const url = redisTestUrl;
 // An explicit REDIS_URL (as in CI) means Redis is required: unreachable must fail, not skip.
-const required = process.env.REDIS_URL !== undefined;
+const required = redisRequired;
 
-async function reachable(): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const skip = !required && !(await reachable());
+const skip = !required && !(await redisReachable(url));
 if (skip) {
   console.warn(`\n!!! Redis is not reachable at ${url}: SKIPPING the Redis adapter tests. Set REDIS_URL to require Redis.\n`);
 }
@@ -207,27 +195,18 @@ describe.skipIf(skip)('RedisAdapter', () => {
       expect((await subject.redis.smismember(accountKey, ...live)).every(Boolean)).toBe(true);
     });
 
-    it('sends each script\'s text once per connection, then only its SHA1: one EVALSHA per indexed upsert', async () => {
-      // Once, so this connection has had every script's text whatever ran before.
+    it('sends scripts by their SHA1 (the text only when Redis lacks it): one EVALSHA per indexed upsert and per consume', async () => {
+      // Once, so this Redis knows every script's text whatever ran before.
       const warm = newId();
       await subject.factory('AuthorizationCode').upsert(warm, { jti: warm, accountId: newId(), grantId: newId() }, 60);
       await subject.factory('AuthorizationCode').consume(warm);
-      const sent: string[] = [];
-      const redis = subject.redis as unknown as { sendCommand(command: { name: string }): unknown };
-      const original = redis.sendCommand;
-      redis.sendCommand = function (this: unknown, command: { name: string }) {
-        sent.push(command.name);
-        return original.call(this, command);
-      };
-      try {
+      const sent = await commandsSentDuring(subject.redis, async () => {
         for (let index = 0; index < 5; index++) {
           const id = newId();
           await subject.factory('AuthorizationCode').upsert(id, { jti: id, accountId: newId(), grantId: newId() }, 60);
           await subject.factory('AuthorizationCode').consume(id);
         }
-      } finally {
-        redis.sendCommand = original;
-      }
+      });
       // An upsert with its grant and account index entries, and a consume: one EVALSHA each.
       expect(sent).toEqual(Array.from({ length: 10 }, () => 'evalsha'));
     });
@@ -237,21 +216,12 @@ describe.skipIf(skip)('RedisAdapter', () => {
       await subject.factory('Session').upsert(session, { jti: session, uid, accountId: newId() }, 60);
       // A pointer whose record has gone (deleted behind the adapter's back).
       await subject.redis.set(`${subject.prefix}uid:Session:${orphanUid}`, newId(), 'EX', 60);
-      const sent: string[] = [];
-      const redis = subject.redis as unknown as { sendCommand(command: { name: string }): unknown };
-      const original = redis.sendCommand;
-      redis.sendCommand = function (this: unknown, command: { name: string }) {
-        sent.push(command.name);
-        return original.call(this, command);
-      };
-      try {
+      const sent = await commandsSentDuring(subject.redis, async () => {
         expect(await subject.factory('Session').findByUid(uid)).toMatchObject({ jti: session, uid });
-        expect(sent).toEqual(['evalsha']);
-        expect(await subject.factory('Session').findByUid(orphanUid)).toBeUndefined();
-        expect(await subject.factory('Session').findByUid(newId())).toBeUndefined();
-      } finally {
-        redis.sendCommand = original;
-      }
+      });
+      expect(sent).toEqual(['evalsha']);
+      expect(await subject.factory('Session').findByUid(orphanUid)).toBeUndefined();
+      expect(await subject.factory('Session').findByUid(newId())).toBeUndefined();
     });
 
     it('leaves no index or pointer of a revoked account behind', async () => {

@@ -2,24 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { luaScript, runScript } from '../../src/db/redis-scripts.ts';
+import { commandsSentDuring, redisReachable, redisRequired, redisTestUrl } from '../helpers/redis.ts';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const url = redisTestUrl;
 // An explicit REDIS_URL (as in CI) means Redis is required: unreachable must fail, not skip.
-const required = process.env.REDIS_URL !== undefined;
-
-async function reachable(): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-const skip = !required && !(await reachable());
+const skip = !redisRequired && !(await redisReachable(url));
 
 const ECHO = luaScript('TestEcho', 1, `return KEYS[1] .. ':' .. ARGV[1]`);
 const FAIL_ON_BAD = luaScript('TestFailOnBad', 1, `
@@ -80,19 +67,10 @@ describe.skipIf(skip)('Redis scripts', () => {
   it('sends the text once when Redis does not know the script (restarted or flushed), its hash after that', async () => {
     // A text this Redis has never seen (SCRIPT FLUSH would pull scripts from under the other test files).
     const FRESH = luaScript('TestFresh', 1, `-- ${randomUUID()}\nreturn 'fresh:' .. KEYS[1]`);
-    const names: string[] = [];
-    const spy = redis as unknown as { sendCommand(command: { name: string }): unknown };
-    const original = spy.sendCommand;
-    spy.sendCommand = function (this: unknown, command: { name: string }) {
-      names.push(command.name);
-      return original.call(this, command);
-    };
-    try {
+    const names = await commandsSentDuring(redis, async () => {
       expect(await runScript(redis, FRESH, 'one')).toBe('fresh:one');
       expect(await runScript(redis, FRESH, 'two')).toBe('fresh:two');
-    } finally {
-      spy.sendCommand = original;
-    }
+    });
     expect(names).toEqual(['evalsha', 'eval', 'evalsha']);
   });
 
