@@ -63,7 +63,7 @@ import type { Logger } from '../../log.ts';
  *    drops. An upsert racing a revocation can land after it and survive, as a record written
  *    after the atomic EVAL does; it stays indexed for the next revocation.
  *
- * Scripts go by their SHA1 (EVALSHA, src/db/redis-scripts.ts): the text once per connection.
+ * Scripts go by their SHA1 (EVALSHA, src/db/redis-scripts.ts): the text only when Redis answers NOSCRIPT.
  */
 
 type Layout = 'atomic' | 'sharded';
