@@ -1,4 +1,5 @@
 import { createRedisClient, type RedisClient } from './db/redis-connect.ts';
+import { connectRecordCache } from './db/redis-record-cache.ts';
 import type Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
 import type { Config } from './config/schema.ts';
@@ -206,6 +207,9 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       cleanups.unshift(labelled('redis', () => client.quit().catch(() => client.disconnect())));
       if (options.role === 'server') await redis.connect();
     }
+    // Provider-state reads served from memory, tracked by Redis (the CLI reads too little to gain).
+    const recordCache = config.redisUrl && options.role === 'server' ? connectRecordCache(config.redisUrl, { maxEntries: config.redisCacheEntries, timeouts: config.timeouts, logger }) : null;
+    if (recordCache) cleanups.unshift(labelled('redis record cache', () => recordCache.close()));
     // Embedded: provider state in a SQLite file beside PGlite (src/db/state-sqlite.ts). Opened at
     // once by a server, so a bad file stops start-up; by the CLI only when a command touches it.
     // Closed after everything registered below, each of which is unshifted before it.
@@ -220,7 +224,7 @@ export async function buildDeps(config: Config, options: { role: 'server' | 'cli
       }
       stateFile = file;
     }
-    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger }) : stateFile ? createSqliteAdapterFactory(stateFile) : createSqlAdapterFactory(db);
+    const storage = redis ? createRedisAdapterFactory(redis, config.redisKeyPrefix, { logger, cache: recordCache }) : stateFile ? createSqliteAdapterFactory(stateFile) : createSqlAdapterFactory(db);
     // One wrapper per call (503 on an outage; timed when metrics are on), built once per model.
     const stateAdapter = instrumentAdapterFactory(storage, metrics?.adapterOperationDuration ?? null);
     if (options.role === 'server') {

@@ -29,6 +29,7 @@ const envMap: Array<[string, string[], (value: string) => unknown]> = [
   ['DATABASE_URL', ['databaseUrl'], String],
   ['REDIS_URL', ['redisUrl'], String],
   ['REDIS_KEY_PREFIX', ['redisKeyPrefix'], String],
+  ['REDIS_CACHE_ENTRIES', ['redisCacheEntries'], int],
   ['DATA_DIR', ['dataDir'], String],
   ['COOKIE_KEYS', ['cookieKeys'], list],
   ['ENCRYPTION_KEYS', ['encryptionKeys'], list],

@@ -215,6 +215,12 @@ export const configSchema = z.strictObject({
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }).optional(),
   redisKeyPrefix: z.string().default('idp:'),
+  /**
+   * How many provider-state records (tokens, sessions, grants, interactions) each instance keeps
+   * in memory, tracked by Redis so a change anywhere reaches it (src/db/redis-record-cache.ts);
+   * 0 turns the cache off. Not used on a Cluster.
+   */
+  redisCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
   dataDir: z.string().min(1).default('./data'),
   /**
    * Keys that seal secrets at rest: private signing keys (src/oidc/keys/sealing.ts) and

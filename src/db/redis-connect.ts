@@ -157,6 +157,12 @@ export interface RedisClientOptions {
   lazyConnect?: boolean;
   /** Without them, a Redis that accepts connections and never answers holds every request. */
   timeouts?: RedisTimeouts;
+  /**
+   * A connection that only listens for invalidations (src/db/redis-record-cache.ts): RESP2, so
+   * they arrive as pub/sub messages, and no resubscribing on its own after a reconnect (the cache
+   * subscribes, once it has the new connection's id). Not for a Cluster.
+   */
+  listener?: boolean;
 }
 
 // A command waits for at most two reconnection attempts before it fails, so a request does not
@@ -167,6 +173,7 @@ const MAX_RETRIES_PER_REQUEST = 2;
 // under load that halves the system calls of an opaque-token grant, one for the HTTP answer and
 // a shared one for Redis, at no cost in latency (ioredis flushes on setImmediate).
 const AUTO_PIPELINING = { enableAutoPipelining: true } as const;
+const LISTENER = { protocol: 2, autoResubscribe: false } as const;
 
 export type RedisClientPlan =
   | { kind: 'standalone'; url: string; options: RedisOptions }
@@ -186,7 +193,7 @@ function deadlines(timeouts: RedisTimeouts | undefined): Pick<RedisOptions, 'con
 export function redisClientPlan(url: string, options: RedisClientOptions = {}): RedisClientPlan {
   const target = parseRedisUrl(url);
   const lazy = options.lazyConnect === undefined ? {} : { lazyConnect: options.lazyConnect };
-  const timed = deadlines(options.timeouts);
+  const timed = { ...deadlines(options.timeouts), ...(options.listener ? LISTENER : {}) };
   const auth = (credentials: Credentials) => ({
     ...(credentials.username === undefined ? {} : { username: credentials.username }),
     ...(credentials.password === undefined ? {} : { password: credentials.password }),

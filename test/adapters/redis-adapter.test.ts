@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRedisAdapterFactory } from '../../src/oidc/adapters/redis.ts';
+import { createRecordCache, type RecordCache } from '../../src/db/redis-record-cache.ts';
 import { createAccountStateRevoker, createAccountStateStore } from '../../src/oidc/adapters/account-state.ts';
 import type { Database } from '../../src/db/database.ts';
 import { adapterContract, newId, type AdapterUnderTest } from './contract.ts';
@@ -29,8 +30,19 @@ interface RedisUnderTest extends AdapterUnderTest {
   prefix: string;
 }
 
-/** A client of its own and a random key prefix, so parallel runs never see each other's keys. */
-async function connect(): Promise<RedisUnderTest> {
+/** Waits until the record cache serves from memory (both of its connections up, tracking on). */
+export async function cacheActive(cache: RecordCache): Promise<void> {
+  for (let waited = 0; !cache.active; waited += 10) {
+    if (waited > 5_000) throw new Error('the record cache did not start within 5 s');
+    await sleep(10);
+  }
+}
+
+/**
+ * A client of its own and a random key prefix, so parallel runs never see each other's keys;
+ * with `cache`, reads of the cached models go through a record cache on two more connections.
+ */
+async function connect(options: { cache?: boolean } = {}): Promise<RedisUnderTest> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
@@ -39,10 +51,12 @@ async function connect(): Promise<RedisUnderTest> {
     throw new Error(`Redis is required (REDIS_URL) but not reachable at ${url}`, { cause });
   }
   const prefix = `idp-test:${randomBytes(6).toString('hex')}:`;
+  const cache = options.cache ? createRecordCache(new Redis(url, { maxRetriesPerRequest: 1 }), new Redis(url, { maxRetriesPerRequest: 1, protocol: 2, autoResubscribe: false }), { maxEntries: 1_000 }) : null;
+  if (cache) await cacheActive(cache);
   return {
     redis,
     prefix,
-    factory: createRedisAdapterFactory(redis, prefix),
+    factory: createRedisAdapterFactory(redis, prefix, { cache }),
     revokeAccountState: createAccountStateRevoker({ redis, prefix, db: unusedDatabase }),
     accountState: createAccountStateStore({ redis, prefix, db: unusedDatabase }),
     async teardown() {
@@ -53,6 +67,7 @@ async function connect(): Promise<RedisUnderTest> {
         if (keys.length > 0) await redis.del(...keys);
         cursor = next;
       } while (cursor !== '0');
+      await cache?.close();
       await redis.quit();
     },
   };
@@ -60,6 +75,7 @@ async function connect(): Promise<RedisUnderTest> {
 
 describe.skipIf(skip)('RedisAdapter', () => {
   adapterContract('contract', connect);
+  adapterContract('contract, reads through the record cache', () => connect({ cache: true }));
 
   describe('keys and index TTLs', () => {
     let subject: RedisUnderTest;

@@ -77,6 +77,15 @@ describe('REDIS_URL parsing', () => {
     }
   });
 
+  it('makes an invalidation listener speak RESP2 and leaves resubscribing to the record cache', () => {
+    for (const url of ['redis://cache:6379', 'redis+sentinel://s1/mymaster']) {
+      expect(redisClientPlan(url, { listener: true, timeouts: { redisConnectMs: 2000, redisCommandMs: 1500 } }).options).toMatchObject({
+        protocol: 2, autoResubscribe: false, commandTimeout: 1500,
+      });
+      expect(redisClientPlan(url).options).not.toHaveProperty('protocol');
+    }
+  });
+
   it('gives every form connect and command deadlines, so a Redis that stops answering fails commands instead of holding them', () => {
     const timeouts = { redisConnectMs: 2000, redisCommandMs: 1500 };
     expect(redisClientPlan('redis://cache:6379', { timeouts })).toEqual({

@@ -163,6 +163,13 @@ describe('config/idp.example.json', () => {
 });
 
 describe('REDIS_URL in configuration', () => {
+  it('keeps 10,000 records in the record cache unless REDIS_CACHE_ENTRIES says otherwise (0: off)', () => {
+    expect(loadConfig({}, emptyDir()).redisCacheEntries).toBe(10_000);
+    expect(loadConfig({ REDIS_CACHE_ENTRIES: '0' }, emptyDir()).redisCacheEntries).toBe(0);
+    expect(() => loadConfig({ REDIS_CACHE_ENTRIES: '-1' }, emptyDir())).toThrow(/redisCacheEntries/);
+    expect(() => loadConfig({ REDIS_CACHE_ENTRIES: 'lots' }, emptyDir())).toThrow(ConfigError);
+  });
+
   it('accepts standalone, Sentinel and Cluster URLs', () => {
     for (const url of [
       'redis://127.0.0.1:6379',

@@ -3,6 +3,7 @@ import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from '
 import type { AccountGrantRecord, AccountRecord } from './account-state.ts';
 import { LRUCache } from 'lru-cache';
 import type { RedisClient } from '../../db/redis-connect.ts';
+import type { RecordCache } from '../../db/redis-record-cache.ts';
 import { defineScripts, luaScript, queueScript, runScript, type LuaScript } from '../../db/redis-scripts.ts';
 import type { Logger } from '../../log.ts';
 
@@ -438,6 +439,24 @@ export async function countActiveSessionsRedis(redis: RedisClient, prefix: strin
   return count;
 }
 
+/**
+ * Models whose records are read far more often than written, served from the record cache
+ * (src/db/redis-record-cache.ts) when there is one: a token is introspected or used at userinfo
+ * many times, its session and grant looked up with it, an interaction read several times per
+ * step. Not the ones whose find decides a one-time use (codes, refresh tokens, device and CIBA
+ * requests, PAR, replay detection): there the read must see another instance's consume at once.
+ */
+const CACHED_MODELS = new Set(['AccessToken', 'ClientCredentials', 'Session', 'Grant', 'Interaction']);
+
+/** The record cache of each client that has one, for the revocations that take only the client. */
+const recordCaches = new WeakMap<RedisClient, RecordCache>();
+
+/** A write whose keys are not known here (a script that deletes what it finds): the cache forgets all. */
+function aroundAll<T>(redis: RedisClient, write: () => Promise<T>): Promise<T> {
+  const cache = recordCaches.get(redis);
+  return cache ? cache.around(null, write) : write();
+}
+
 function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -449,14 +468,29 @@ class RedisAdapter implements Adapter {
   readonly #layout: Layout;
   readonly #keys: Keys;
   readonly #prune: PruneSchedule;
+  /** The client's record cache (atomic layout only), for any write that may touch cached keys. */
+  readonly #cache: RecordCache | null;
+  /** The same, when this model's reads are served from it. */
+  readonly #reads: RecordCache | null;
 
-  constructor(redis: RedisClient, prefix: string, model: string, layout: Layout, prune: PruneSchedule) {
+  constructor(redis: RedisClient, prefix: string, model: string, layout: Layout, prune: PruneSchedule, cache: RecordCache | null) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#model = model;
     this.#layout = layout;
     this.#keys = keysOf(layout, prefix);
     this.#prune = prune;
+    this.#cache = cache;
+    this.#reads = cache && CACHED_MODELS.has(model) ? cache : null;
+  }
+
+  /** Runs a write of these keys so the cache never serves what it replaced. */
+  #writing<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    return this.#reads ? this.#reads.around(keys, write) : write();
+  }
+
+  #get(key: string): Promise<string | null> {
+    return this.#reads ? this.#reads.get(key) : this.#redis.get(key);
   }
 
   #key(id: string): string {
@@ -473,6 +507,14 @@ class RedisAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     if (this.#layout === 'sharded') return this.#upsertSharded(id, payload, expiresIn);
+    if (!this.#reads) return this.#upsertAtomic(id, payload, expiresIn);
+    const keys = [this.#key(id)];
+    if (payload.userCode) keys.push(this.#userCodeKey(payload.userCode));
+    if (payload.uid) keys.push(this.#uidKey(payload.uid));
+    return this.#writing(keys, () => this.#upsertAtomic(id, payload, expiresIn));
+  }
+
+  async #upsertAtomic(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const key = this.#key(id);
     // Nothing to index (a client-credentials token, for one): the record alone, one command.
     if (!payload.grantId && !payload.accountId && !payload.userCode && !payload.uid && this.#model !== 'Session') {
@@ -532,7 +574,7 @@ class RedisAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const stored = await this.#redis.get(this.#key(id));
+    const stored = await this.#get(this.#key(id));
     // Redis never returns a key past its TTL, even before it is evicted.
     return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
   }
@@ -549,17 +591,20 @@ class RedisAdapter implements Adapter {
 
   /** The pointer can outlive an overwrite of its record, so callers re-check the indexed field. */
   async #findByPointer(pointerKey: string): Promise<AdapterPayload | undefined> {
-    if (this.#layout === 'atomic') {
+    // Cached: the pointer and the record are two entries, so a hit costs no round trip (a miss
+    // two GETs: keys a script reads without being given them are not tracked).
+    if (this.#layout === 'atomic' && !this.#reads) {
       const stored = (await runScript(this.#redis, FOLLOW_POINTER, pointerKey, this.#key(''))) as string | null;
       return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
     }
-    const id = await this.#redis.get(pointerKey);
+    const id = await this.#get(pointerKey);
     return id === null ? undefined : this.find(id);
   }
 
   /** One key in either layout, so the CAS is atomic on a Cluster too. */
   async consume(id: string): Promise<void> {
-    const result = await runScript(this.#redis, CONSUME, this.#key(id), epochSeconds());
+    const key = this.#key(id);
+    const result = await this.#writing([key], () => runScript(this.#redis, CONSUME, key, epochSeconds()));
     if (result === 0) throw new errors.InvalidGrant(`${this.#model} not found or expired`);
     if (result !== 1) throw new errors.InvalidGrant(`${this.#model} already consumed`);
   }
@@ -573,13 +618,15 @@ class RedisAdapter implements Adapter {
     }
     const payload = await this.find(id);
     const multi = this.#redis.multi().del(key);
+    const deleted = [key];
     // Drop the record's index entries too, so an index without TTL cannot outlive its record.
     if (payload?.grantId) multi.srem(grantKey(this.#prefix, payload.grantId), key);
     if (payload?.accountId) multi.srem(accountKey(this.#prefix, payload.accountId), key);
-    if (payload?.userCode) multi.del(this.#userCodeKey(payload.userCode));
-    if (payload?.uid) multi.del(this.#uidKey(payload.uid));
+    if (payload?.userCode) deleted.push(this.#userCodeKey(payload.userCode));
+    if (payload?.uid) deleted.push(this.#uidKey(payload.uid));
+    for (const pointer of deleted.slice(1)) multi.del(pointer);
     if (this.#model === 'Session') multi.zrem(sessionsKey(this.#prefix), id);
-    await exec(multi);
+    await this.#writing(deleted, () => exec(multi));
   }
 
   /**
@@ -598,7 +645,9 @@ class RedisAdapter implements Adapter {
     const setKey = grantKey(this.#prefix, grantId);
     const keys = await this.#redis.smembers(setKey);
     if (keys.length === 0) return;
-    await exec(this.#redis.multi().del(...keys).srem(setKey, ...keys));
+    // Records of every model: the cache forgets them whichever model this adapter is for.
+    const revoke = () => exec(this.#redis.multi().del(...keys).srem(setKey, ...keys));
+    await (this.#cache ? this.#cache.around(keys, revoke) : revoke());
   }
 }
 
@@ -614,12 +663,15 @@ async function exec(multi: ChainableCommander): Promise<void> {
  * Provider state in Redis under `keyPrefix`: standalone, Sentinel or Cluster (see the layouts at
  * the top). Throws on a Cluster when the prefix has an unclosed `{`.
  */
-export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string, options: { logger?: Pick<Logger, 'warn'> } = {}): AdapterFactory {
+export function createRedisAdapterFactory(redis: RedisClient, keyPrefix: string, options: { logger?: Pick<Logger, 'warn'>; cache?: RecordCache | null } = {}): AdapterFactory {
   const layout = layoutOf(redis, keyPrefix);
+  // Only where one server holds every key: the cache tracks one server's keys.
+  const cache = layout === 'atomic' ? (options.cache ?? null) : null;
+  if (cache) recordCaches.set(redis, cache);
   // Before any multi(): a pipeline takes the scripts its client has at that moment.
   defineScripts(redis, ALL_SCRIPTS);
   const prune = new PruneSchedule(redis, (error, key) => options.logger?.warn({ err: error, key }, 'redis index pruning failed; the set keeps its dead members until the next prune'));
-  return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout, prune);
+  return (model: string) => new RedisAdapter(redis, keyPrefix, model, layout, prune, cache);
 }
 
 const ALL_SCRIPTS = [CONSUME, UPSERT_INDEXED, FOLLOW_POINTER, PRUNE_INDEX, REVOKE_ACCOUNT, REVOKE_GRANT, REVOKE_SESSION, SHARDED_INDEX_ADD, SHARDED_REMOVE, SHARDED_DELETE_POINTER, SHARDED_DETACH_GRANT];
@@ -734,7 +786,7 @@ async function revokeAccountStateSharded(redis: RedisClient, prefix: string, acc
 export async function revokeAccountStateRedis(redis: RedisClient, prefix: string, accountId: string): Promise<number> {
   if (!accountId) throw new TypeError('accountId must be a non-empty string');
   if (layoutOf(redis, prefix) === 'sharded') return revokeAccountStateSharded(redis, prefix, accountId);
-  const removed = await runScript(redis, REVOKE_ACCOUNT, accountKey(prefix, accountId), prefix, accountId);
+  const removed = await aroundAll(redis, () => runScript(redis, REVOKE_ACCOUNT, accountKey(prefix, accountId), prefix, accountId));
   if (typeof removed !== 'number') throw new Error(`unexpected reply from account revocation script: ${String(removed)}`);
   return removed;
 }
@@ -869,7 +921,7 @@ export async function revokeAccountGrantRedis(redis: RedisClient, prefix: string
   if (!accountId) throw new TypeError('accountId must be a non-empty string');
   if (!grantId) return false;
   if (layoutOf(redis, prefix) === 'sharded') return (await revokeGrantSharded(redis, prefix, accountId, grantId, true)).status === 'deleted';
-  return revokeOne(redis, REVOKE_GRANT, `${prefix}Grant:${grantId}`, prefix, accountId, grantId);
+  return aroundAll(redis, () => revokeOne(redis, REVOKE_GRANT, `${prefix}Grant:${grantId}`, prefix, accountId, grantId));
 }
 
 /**
@@ -882,7 +934,7 @@ export async function revokeAccountGrantRedis(redis: RedisClient, prefix: string
 export async function revokeAccountSessionRedis(redis: RedisClient, prefix: string, accountId: string, sessionId: string): Promise<boolean> {
   if (!accountId) throw new TypeError('accountId must be a non-empty string');
   if (!sessionId) return false;
-  if (layoutOf(redis, prefix) === 'atomic') return revokeOne(redis, REVOKE_SESSION, `${prefix}Session:${sessionId}`, prefix, accountId, sessionId);
+  if (layoutOf(redis, prefix) === 'atomic') return aroundAll(redis, () => revokeOne(redis, REVOKE_SESSION, `${prefix}Session:${sessionId}`, prefix, accountId, sessionId));
   const sessionKey = keysOf('sharded', prefix).record('Session', sessionId);
   const removal = await removeSharded(redis, prefix, sessionKey, accountId);
   if (removal.outcome !== 'removed') return false;
