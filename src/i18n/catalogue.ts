@@ -112,15 +112,40 @@ export function createCatalogue(options: {
       ? (lngs, _ns, key) => { for (const lng of lngs) options.onMissing!(lng, key); }
       : false,
   });
-  const bound = new Map(locales.map((locale) => [locale, instance.getFixedT(locale)]));
+  const bound = new Map(locales.map((locale) => [locale, memoized(instance.getFixedT(locale), !options.onMissing)]));
   const names = new Map(locales.map((locale) => [locale, nativeNameOf(locale)]));
+  // i18next works the direction out from the tag on every call (tens of µs); the tags are known.
+  const directions = new Map(locales.map((locale) => [locale, instance.dir(locale) === 'rtl' ? 'rtl' as const : 'ltr' as const]));
   return {
     locales,
     defaultLocale,
     t: (locale) => bound.get(locale) ?? bound.get(defaultLocale)!,
     nativeName: (locale) => names.get(locale) ?? locale,
-    direction: (locale) => (instance.dir(locale) === 'rtl' ? 'rtl' : 'ltr'),
+    direction: (locale) => directions.get(locale) ?? (instance.dir(locale) === 'rtl' ? 'rtl' : 'ltr'),
   };
+}
+
+/**
+ * A message asked for by key alone (most of a page's) is the same string every time: looked up
+ * once per language, then from a Map. A page has dozens, and i18next's lookup, fallback and
+ * interpolation pass cost microseconds each. Calls with options (interpolation, plurals) always
+ * go to i18next. Off when someone listens for missing messages, so each miss is still heard.
+ */
+function memoized(t: TFunction, enabled: boolean): TFunction {
+  if (!enabled) return t;
+  const known = new Map<string, string>();
+  const lookUp = (key: unknown, ...rest: unknown[]): unknown => {
+    if (rest.length > 0 || typeof key !== 'string') return (t as unknown as (...args: unknown[]) => unknown)(key, ...rest);
+    let message = known.get(key);
+    if (message === undefined) {
+      const found = t(key);
+      // Only plain strings: returnObjects and friends need options, but stay safe.
+      if (typeof found !== 'string') return found;
+      known.set(key, message = found);
+    }
+    return message;
+  };
+  return Object.assign(lookUp, t) as unknown as TFunction;
 }
 
 function nativeNameOf(locale: string): string {

@@ -95,7 +95,7 @@ function prepare(template: MailTemplate | AccountMailTemplate, data: Record<stri
 export function createMailRenderer(options: { productName: string; catalogue: Catalogue; theme?: PageTheme }): RenderMail {
   const theme = options.theme ?? builtinTheme;
   const html = templateCache(theme);
-  const text = templateCache(theme, { escape: plainText });
+  const text = templateCache(theme, { escape: plainText, variant: 'text' });
   return (name, data, locale = options.catalogue.defaultLocale) => {
     const t = options.catalogue.t(locale);
     const subject = plainText(t(`mail.${name}.subject`));

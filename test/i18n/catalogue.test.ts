@@ -85,6 +85,32 @@ const mailFixtures = {
 } as const;
 
 describe('the message catalogue', () => {
+  it('answers a message asked for by key alone from memory, and still interpolates and pluralises per call', () => {
+    const t = createCatalogue().t('en');
+    expect(t('layout.languages')).toBe('Language');
+    expect(t('layout.languages')).toBe('Language');
+    expect(t('client.about', { client: 'Acme' })).toBe('About Acme:');
+    expect(t('client.about', { client: 'Beta' })).toBe('About Beta:');
+    expect(t('register.password_hint', { count: 1 })).toMatch(/^At least 1 character\./);
+    expect(t('register.password_hint', { count: 12 })).toMatch(/^At least 12 characters\./);
+    // Each language its own.
+    expect(createCatalogue().t('de')('layout.languages')).not.toBe('Language');
+  });
+
+  it('reports a missing message on every call when someone listens, not only the first', () => {
+    const missing: string[] = [];
+    const t = createCatalogue({ onMissing: (lng, key) => missing.push(`${lng}: ${key}`) }).t('en');
+    t('no.such.message');
+    t('no.such.message');
+    expect(missing).toEqual(['en: no.such.message', 'en: no.such.message']);
+  });
+
+  it('gives each language its writing direction', () => {
+    const catalogue = createCatalogue();
+    expect(catalogue.direction('en')).toBe('ltr');
+    expect(catalogue.direction('ar')).toBe('rtl');
+  });
+
   const english = load('en');
 
   it('ships English, German, French, Spanish and Japanese', () => {
