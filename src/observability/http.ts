@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Middleware } from 'koa';
 import Router from '@koa/router';
 import type { Metrics } from './metrics.ts';
+import { boundObserver } from './bound-observer.ts';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -12,15 +13,14 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  * (token, authorization, discovery, ...), or `other`; never the raw path.
  */
 export function measureRequests(metrics: Metrics): Middleware {
-  // One labelled child per label combination, kept: there are few (bounded labels), and
+  // One bound observer per label combination, kept: there are few (bounded labels), and
   // prom-client would otherwise hash the labels on every observation.
-  type Child = ReturnType<Metrics['httpRequestDuration']['labels']>;
-  const children = new Map<string, Child>();
-  const childFor = (method: string, route: string, status: string): Child => {
+  const observers = new Map<string, (seconds: number) => void>();
+  const observerFor = (method: string, route: string, status: string): ((seconds: number) => void) => {
     const key = `${method} ${route} ${status}`;
-    let child = children.get(key);
-    if (!child) children.set(key, child = metrics.httpRequestDuration.labels({ method, route, status }));
-    return child;
+    let observe = observers.get(key);
+    if (!observe) observers.set(key, observe = boundObserver(metrics.httpRequestDuration, { method, route, status }));
+    return observe;
   };
   return async (ctx, next) => {
     const started = performance.now();
@@ -29,11 +29,11 @@ export function measureRequests(metrics: Metrics): Middleware {
       // oidc-provider's middleware runs on this context (src/app.ts): where it handled the
       // request, ctx.oidc names its route.
       const { _matchedRoute: matched, oidc } = ctx as { _matchedRoute?: unknown; oidc?: { route?: string } };
-      childFor(
+      observerFor(
         METHODS.has(ctx.method) ? ctx.method : 'other',
         oidc?.route ?? (typeof matched === 'string' ? matched : 'other'),
         ctx.res.writableFinished ? String(ctx.res.statusCode) : 'aborted',
-      ).observe((performance.now() - started) / 1000);
+      )((performance.now() - started) / 1000);
     });
     await next();
   };

@@ -2,6 +2,7 @@ import type { Adapter, AdapterFactory } from 'oidc-provider';
 import type { Histogram } from 'prom-client';
 import { ServiceUnavailableError, toUnavailable } from '../http/unavailable.ts';
 import { outageSeen } from '../http/outage-scope.ts';
+import { boundObserver } from './bound-observer.ts';
 
 const OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId'] as const;
 
@@ -20,18 +21,18 @@ export function instrumentAdapter(adapter: Adapter, model: string, histogram: Hi
   const guarded = {} as Record<(typeof OPERATIONS)[number], Operation>;
   for (const operation of OPERATIONS) {
     const call = (adapter[operation] as Operation).bind(adapter);
-    // The labelled child once, here: looking it up by labels hashes them on every call.
-    const child = histogram?.labels({ model, operation });
+    // Bound once, here: prom-client's observe hashes the labels on every call.
+    const observe = histogram ? boundObserver(histogram, { model, operation }) : null;
     guarded[operation] = async (...args: unknown[]) => {
       const down = outageSeen();
       if (down) throw new ServiceUnavailableError(down, new Error(`not tried: this request already found the ${down} unavailable`));
-      const started = child ? performance.now() : 0;
+      const started = observe ? performance.now() : 0;
       try {
         return await call(...args);
       } catch (error) {
         throw toUnavailable(error);
       } finally {
-        child?.observe((performance.now() - started) / 1000);
+        observe?.((performance.now() - started) / 1000);
       }
     };
   }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { boundObserver } from './bound-observer.ts';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
@@ -98,6 +99,7 @@ export function createMetrics(): Metrics {
     buckets: STORAGE_BUCKETS,
     registers,
   });
+  const queryObservers = new Map<string, (seconds: number) => void>();
   const adapterOperationDuration = new Histogram({
     name: 'idp_adapter_operation_duration_seconds',
     help: 'oidc-provider storage adapter calls by model and operation.',
@@ -155,7 +157,11 @@ export function createMetrics(): Metrics {
       secondFactors.inc({ method, outcome });
     },
     observeQuery(operation, seconds, ok) {
-      dbQueryDuration.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
+      // Operations are prepared statement names or a handful of kinds: few, so kept bound.
+      const key = `${operation}\0${ok ? 'ok' : 'error'}`;
+      let observe = queryObservers.get(key);
+      if (!observe) queryObservers.set(key, observe = boundObserver(dbQueryDuration, { operation, outcome: ok ? 'ok' : 'error' }));
+      observe(seconds);
     },
     instrumentProvider(provider) {
       // grant.success fires once per successful token request, after the response body is set;

@@ -49,13 +49,18 @@ export function createLoginProtection(limiter: LimiterFactory, settings: { locko
     async admit(email: string, ip: string): Promise<Admission> {
       const accountKey = limitKey(email);
       const ipKey = limitKey(ip);
-      const streak = await consume(streaks, accountKey);
+      // The three points at once (one round trip, not three); the checks are then made in order,
+      // and a point a check made in order would never have reached is given back.
+      const [streak, account, byIp] = await Promise.all([consume(streaks, accountKey), consume(perAccount, accountKey), consume(perIp, ipKey)]);
       let throughGate = false;
       let closedGate = false;
       if (!streak.ok) {
         // Over the threshold: only the one attempt holding the gate may go on.
         const gate = await consume(gates, accountKey);
-        if (!gate.ok) return { allowed: false, reason: 'locked', retryAfterSeconds: gate.retryAfterSeconds };
+        if (!gate.ok) {
+          await Promise.all([refund(perAccount, accountKey), refund(perIp, ipKey)]);
+          return { allowed: false, reason: 'locked', retryAfterSeconds: gate.retryAfterSeconds };
+        }
         throughGate = true;
       } else if (streak.consumed === lockout.threshold) {
         // The last attempt before a lock: close the gate now, not after this password is
@@ -64,12 +69,10 @@ export function createLoginProtection(limiter: LimiterFactory, settings: { locko
         closedGate = true;
       }
       const openGate = () => (throughGate || closedGate ? gates.delete(accountKey) : undefined);
-      const account = await consume(perAccount, accountKey);
       if (!account.ok) {
-        await openGate();
+        await Promise.all([openGate(), refund(perIp, ipKey)]);
         return { allowed: false, reason: 'account_limit', retryAfterSeconds: account.retryAfterSeconds };
       }
-      const byIp = await consume(perIp, ipKey);
       if (!byIp.ok) {
         await Promise.all([refund(perAccount, accountKey), openGate()]);
         return { allowed: false, reason: 'ip_limit', retryAfterSeconds: byIp.retryAfterSeconds };
