@@ -42,6 +42,13 @@ import { createRedisClient, parseRedisUrl, type RedisTimeouts } from './redis-co
 export interface RecordCache {
   /** The stored text of `key` (null: no such key), from memory when tracked, else one GET. */
   get(key: string): Promise<string | null>;
+  /** What is held for `key` (null: known absent), or undefined when it would take a read. */
+  peek(key: string): string | null | undefined;
+  /**
+   * Reads `key` on the reader with `read` (which must read the key itself, as a command's key or
+   * a script's KEYS, so that Redis tracks it) and keeps the text it returns for the key.
+   */
+  readThrough(key: string, read: (reader: Redis) => Promise<string | null>): Promise<string | null>;
   /**
    * Runs a write of `keys` (null: keys not known here, so all of them): none of them is served
    * from memory until it is done, and what it wrote is read from Redis afterwards.
@@ -162,21 +169,28 @@ class TrackedRecordCache implements RecordCache {
   }
 
   async get(key: string): Promise<string | null> {
-    if (this.#active) {
-      const held = this.#entries.get(key);
-      if (held !== undefined) {
-        this.stats.hits++;
-        return held === ABSENT ? null : (held as string);
-      }
-    }
+    const held = this.peek(key);
+    if (held !== undefined) return held;
+    return this.readThrough(key, (reader) => reader.get(key));
+  }
+
+  peek(key: string): string | null | undefined {
+    if (!this.#active) return undefined;
+    const held = this.#entries.get(key);
+    if (held === undefined) return undefined;
+    this.stats.hits++;
+    return held === ABSENT ? null : (held as string);
+  }
+
+  async readThrough(key: string, read: (reader: Redis) => Promise<string | null>): Promise<string | null> {
     this.stats.misses++;
-    if (!this.#active) return this.#reader.get(key);
+    if (!this.#active) return read(this.#reader);
     const ticket = ++this.#ticket;
     const epoch = this.#epoch;
     this.#pending.set(key, ticket);
     let text: string | null;
     try {
-      text = await this.#reader.get(key);
+      text = await read(this.#reader);
     } catch (error) {
       if (this.#pending.get(key) === ticket) this.#pending.delete(key);
       throw error;

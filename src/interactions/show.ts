@@ -10,12 +10,17 @@ import { continueSignIn } from './after-first-factor.ts';
 export function showInteraction(deps: InteractionDeps): Middleware {
   const { provider } = deps;
   return async (ctx) => {
+    // Asked for together with the interaction, so both leave in one round trip; most login
+    // pages have none. A failure surfaces where it is awaited (or nowhere, if never needed).
+    const uid = typeof ctx.params.uid === 'string' ? ctx.params.uid : null;
+    const pending = uid === null ? null : deps.pendingRegistrations.find(uid);
+    pending?.catch(() => undefined);
     const step = await interactionStep(deps, ctx, { prompt: 'any' });
     const { details } = step;
 
     if (details.prompt.name === 'login') {
       if (await stepUp(ctx, deps, step)) return;
-      if (await continueRegistration(ctx, deps, step)) return;
+      if (await continueRegistration(ctx, deps, step, step.uid === uid ? pending : null)) return;
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 254) : '';
       renderLoginPage(ctx, deps, step, { email: hint, error: null });
       return;
@@ -47,8 +52,8 @@ export function showInteraction(deps: InteractionDeps): Middleware {
  * Registration continues the sign-in it started from: once the account this browser created is
  * verified (or needs no verification), coming back here signs it in without the password again.
  */
-async function continueRegistration(ctx: Context, deps: InteractionDeps, step: Step): Promise<boolean> {
-  const accountId = await deps.pendingRegistrations.find(step.uid);
+async function continueRegistration(ctx: Context, deps: InteractionDeps, step: Step, asked: Promise<string | null> | null): Promise<boolean> {
+  const accountId = await (asked ?? deps.pendingRegistrations.find(step.uid));
   if (!accountId) return false;
   const account = await deps.accounts.findById(accountId);
   if (!account || account.disabled || (deps.requireVerifiedEmail && !account.emailVerified)) return false;

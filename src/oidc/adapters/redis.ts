@@ -144,7 +144,8 @@ return 1
 `);
 
 /**
- * A pointer (KEYS[1]: uid or user code to record id) and the record it names, in one round trip:
+ * A pointer (KEYS[1]: uid or user code to record id) and the record it names, in one round trip,
+ * as [id, record] (record false when it is gone), or false without the pointer:
  * oidc-provider looks a session up by its uid on every request that carries a session-bound
  * token (introspection, userinfo, refresh). ARGV[1] is the record key less the id (prefix and
  * model). The record key is built here, so this runs only where one node holds every key (the
@@ -153,7 +154,7 @@ return 1
 const FOLLOW_POINTER = luaScript('FollowPointer', 1, `
 local id = redis.call('GET', KEYS[1])
 if not id then return false end
-return redis.call('GET', ARGV[1] .. id)
+return { id, redis.call('GET', ARGV[1] .. id) }
 `);
 
 /**
@@ -443,10 +444,11 @@ export async function countActiveSessionsRedis(redis: RedisClient, prefix: strin
  * Models whose records are read far more often than written, served from the record cache
  * (src/db/redis-record-cache.ts) when there is one: a token is introspected or used at userinfo
  * many times, its session and grant looked up with it, an interaction read several times per
- * step. Not the ones whose find decides a one-time use (codes, refresh tokens, device and CIBA
- * requests, PAR, replay detection): there the read must see another instance's consume at once.
+ * step, a session's device record on every /auth it answers. Not the ones whose find decides a
+ * one-time use (codes, refresh tokens, device and CIBA requests, PAR, replay detection): there
+ * the read must see another instance's consume at once.
  */
-const CACHED_MODELS = new Set(['AccessToken', 'ClientCredentials', 'Session', 'Grant', 'Interaction']);
+const CACHED_MODELS = new Set(['AccessToken', 'ClientCredentials', 'Session', 'Grant', 'Interaction', 'SessionDevice']);
 
 /** The record cache of each client that has one, for the revocations that take only the client. */
 const recordCaches = new WeakMap<RedisClient, RecordCache>();
@@ -591,14 +593,32 @@ class RedisAdapter implements Adapter {
 
   /** The pointer can outlive an overwrite of its record, so callers re-check the indexed field. */
   async #findByPointer(pointerKey: string): Promise<AdapterPayload | undefined> {
-    // Cached: the pointer and the record are two entries, so a hit costs no round trip (a miss
-    // two GETs: keys a script reads without being given them are not tracked).
-    if (this.#layout === 'atomic' && !this.#reads) {
-      const stored = (await runScript(this.#redis, FOLLOW_POINTER, pointerKey, this.#key(''))) as string | null;
+    if (this.#layout === 'sharded') {
+      const id = await this.#redis.get(pointerKey);
+      return id === null ? undefined : this.find(id);
+    }
+    const follow = async (redis: RedisClient): Promise<{ id: string | null; stored: string | null }> => {
+      const reply = (await runScript(redis, FOLLOW_POINTER, pointerKey, this.#key(''))) as [string, string | null] | null;
+      return reply === null ? { id: null, stored: null } : { id: reply[0], stored: reply[1] ?? null };
+    };
+    if (!this.#reads) {
+      const { stored } = await follow(this.#redis);
       return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
     }
-    const id = await this.#get(pointerKey);
-    return id === null ? undefined : this.find(id);
+    // Cached, the pointer and the record are two entries: a hit on both costs no round trip.
+    const known = this.#reads.peek(pointerKey);
+    if (known === null) return undefined;
+    if (known !== undefined) return this.find(known);
+    // Neither known: both in one script on the reader. Redis tracks the pointer (the script's
+    // KEYS) but not the record, which the script finds by name; so only the pointer is kept
+    // from this read, and the record's next read, a plain GET, is tracked and kept.
+    let stored: string | null = null;
+    await this.#reads.readThrough(pointerKey, async (reader) => {
+      const found = await follow(reader);
+      stored = found.stored;
+      return found.id;
+    });
+    return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
   }
 
   /** One key in either layout, so the CAS is atomic on a Cluster too. */
