@@ -181,6 +181,64 @@ describe('the SQLite state file', () => {
     await expect(server('AuthorizationCode').consume(code)).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'AuthorizationCode already consumed' });
   });
 
+  it('reads a record again from memory, yet sees at once what this process writes and what another connection commits', async () => {
+    const server = createSqliteAdapterFactory(file);
+    const cli = secondFile();
+    const raw = rawConnection();
+    const [token, uid, session] = [newId(), newId(), newId()];
+    await server('AccessToken').upsert(token, { jti: token, scope: 'a' }, 60);
+    await server('Session').upsert(session, { jti: session, uid, accountId: 'acc' }, 60);
+    expect(await server('AccessToken').find(token)).toEqual({ jti: token, scope: 'a' });
+    expect(await server('Session').findByUid(uid)).toMatchObject({ jti: session });
+    expect(await server('AccessToken').find('missing')).toBeUndefined();
+
+    // Served from memory now: the find statements do not run again.
+    const statement = file.statement.bind(file);
+    const ran: string[] = [];
+    file.statement = (sql: string) => {
+      if (sql.includes('SELECT payload, expires_at')) ran.push(sql);
+      return statement(sql);
+    };
+    try {
+      expect(await server('AccessToken').find(token)).toEqual({ jti: token, scope: 'a' });
+      expect(await server('Session').findByUid(uid)).toMatchObject({ jti: session });
+      expect(await server('AccessToken').find('missing')).toBeUndefined();
+      expect(ran).toEqual([]);
+
+      // This process's own write: the next read is the new record.
+      await server('AccessToken').upsert(token, { jti: token, scope: 'b' }, 60);
+      expect(await server('AccessToken').find(token)).toEqual({ jti: token, scope: 'b' });
+      // Another process's commits (the CLI, plain SQL): seen on the very next read.
+      await createSqliteAdapterFactory(cli)('Session').destroy(session);
+      expect(await server('Session').findByUid(uid)).toBeUndefined();
+      raw.prepare("UPDATE oidc_payloads SET payload = json_set(payload, '$.scope', 'c') WHERE model = 'AccessToken' AND id = ?").run(token);
+      expect(await server('AccessToken').find(token)).toEqual({ jti: token, scope: 'c' });
+      raw.prepare("INSERT INTO oidc_payloads (model, id, payload) VALUES ('AccessToken', 'missing', '{\"jti\":\"missing\"}')").run();
+      expect(await server('AccessToken').find('missing')).toEqual({ jti: 'missing' });
+      expect(ran.length).toBe(4);
+    } finally {
+      file.statement = statement;
+    }
+  });
+
+  it('keeps nothing read while a write is in flight: a write that fails leaves the old record readable', async () => {
+    file.open();
+    const raw = rawConnection();
+    const factory = createSqliteAdapterFactory(file);
+    await factory('Grant').upsert('g', { jti: 'g' }, 60);
+    expect(await factory('Grant').find('g')).toEqual({ jti: 'g' });
+    raw.exec(`
+      CREATE TABLE poison_parent (id text PRIMARY KEY);
+      CREATE TABLE poison_child (parent text REFERENCES poison_parent (id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TRIGGER poison AFTER INSERT ON oidc_payloads WHEN new.id LIKE 'poison%' BEGIN INSERT INTO poison_child VALUES ('missing'); END;
+    `);
+    // The destroy runs at once (this process reads its turn's writes), then the turn's COMMIT fails.
+    const turn = Promise.allSettled([factory('Grant').destroy('g'), factory('AccessToken').upsert('poison-1', { jti: 'poison-1' }, 60)]);
+    expect(await factory('Grant').find('g')).toBeUndefined();
+    expect((await turn).map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(await factory('Grant').find('g')).toEqual({ jti: 'g' });
+  });
+
   it('keeps what was committed across close and reopen, and commits what is pending on close', async () => {
     const factory = createSqliteAdapterFactory(file);
     await factory('Session').upsert('committed', { jti: 'committed', uid: 'uid-1' }, 60);

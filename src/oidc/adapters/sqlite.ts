@@ -18,6 +18,11 @@ interface PayloadRow {
   payload: string;
 }
 
+interface FoundRow {
+  payload: string;
+  expires_at: number | null;
+}
+
 const UPSERT = `
 INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at, account_id)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -25,9 +30,9 @@ ON CONFLICT (model, id) DO UPDATE SET
   payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
   uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at,
   account_id = excluded.account_id`;
-const FIND = `SELECT payload FROM oidc_payloads WHERE model = ? AND id = ? AND ${UNEXPIRED}`;
-const FIND_BY_UID = `SELECT payload FROM oidc_payloads WHERE model = ? AND uid = ? AND ${UNEXPIRED} LIMIT 1`;
-const FIND_BY_USER_CODE = `SELECT payload FROM oidc_payloads WHERE model = ? AND user_code = ? AND ${UNEXPIRED} LIMIT 1`;
+const FIND = `SELECT payload, expires_at FROM oidc_payloads WHERE model = ? AND id = ? AND ${UNEXPIRED}`;
+const FIND_BY_UID = `SELECT payload, expires_at FROM oidc_payloads WHERE model = ? AND uid = ? AND ${UNEXPIRED} LIMIT 1`;
+const FIND_BY_USER_CODE = `SELECT payload, expires_at FROM oidc_payloads WHERE model = ? AND user_code = ? AND ${UNEXPIRED} LIMIT 1`;
 // json_set edits the stored text in place: the other keys keep their order and their text.
 const CONSUME = `
 UPDATE oidc_payloads SET consumed_at = ?, payload = json_set(payload, '$.consumed', ?)
@@ -62,20 +67,24 @@ class SqliteAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.#findOne(FIND, id);
+    return this.#findOne(FIND, 'id', id);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#findOne(FIND_BY_USER_CODE, userCode);
+    return this.#findOne(FIND_BY_USER_CODE, 'userCode', userCode);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.#findOne(FIND_BY_UID, uid);
+    return this.#findOne(FIND_BY_UID, 'uid', uid);
   }
 
-  #findOne(sql: string, value: string): AdapterPayload | undefined {
-    const row = this.#file.statement(sql).get(this.#model, value, Date.now()) as PayloadRow | undefined;
-    return row ? (JSON.parse(row.payload) as AdapterPayload) : undefined;
+  /** Through the file's read cache (ProviderStateFile.cachedRead), which answers as the query would. */
+  #findOne(sql: string, by: string, value: string): AdapterPayload | undefined {
+    const text = this.#file.cachedRead(`${this.#model}\0${by}\0${value}`, () => {
+      const row = this.#file.statement(sql).get(this.#model, value, Date.now()) as FoundRow | undefined;
+      return row && { text: row.payload, expiresAt: row.expires_at };
+    });
+    return text === undefined ? undefined : (JSON.parse(text) as AdapterPayload);
   }
 
   /**
