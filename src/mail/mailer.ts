@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
 import type { Logger } from '../log.ts';
+
+type Nodemailer = (typeof import('nodemailer'))['default'];
 
 export interface MailMessage {
   to: string;
@@ -48,7 +49,7 @@ interface Delivery {
   close(): void;
 }
 
-function smtpDelivery(smtpUrl: string, from: string): Delivery {
+function smtpDelivery(nodemailer: Nodemailer, smtpUrl: string, from: string): Delivery {
   // A configuration object next to the url: the url's own settings (and query parameters such
   // as ?connectionTimeout=…) win over these defaults.
   const transport = nodemailer.createTransport({
@@ -73,7 +74,7 @@ function smtpDelivery(smtpUrl: string, from: string): Delivery {
  * credential) is printed in the log, so whoever runs `npm start` on a laptop can follow the
  * link. Production without SMTP settings is refused by the configuration, not here.
  */
-function outboxDelivery(dataDir: string, from: string, logger: Logger): Delivery {
+function outboxDelivery(nodemailer: Nodemailer, dataDir: string, from: string, logger: Logger): Delivery {
   const transport = nodemailer.createTransport({
     streamTransport: true,
     buffer: true,
@@ -102,7 +103,11 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
 export function createMailer(options: MailerOptions): Mailer {
   const { logger } = options;
   const mode = options.smtpUrl ? 'smtp' : 'outbox';
-  const delivery = options.smtpUrl ? smtpDelivery(options.smtpUrl, options.from) : outboxDelivery(options.dataDir, options.from, logger);
+  // nodemailer (some forty modules) is loaded with the first mail, not at start-up: most
+  // processes send none for a long while, and some (the CLI, a busy token server) never.
+  let delivery: Promise<Delivery> | null = null;
+  const deliveryOf = (): Promise<Delivery> => (delivery ??= import('nodemailer').then(({ default: nodemailer }) =>
+    options.smtpUrl ? smtpDelivery(nodemailer, options.smtpUrl, options.from) : outboxDelivery(nodemailer, options.dataDir, options.from, logger)));
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
   const inFlight = new Set<Promise<void>>();
   let closed = false;
@@ -116,7 +121,7 @@ export function createMailer(options: MailerOptions): Mailer {
     try {
       if (!accepted) throw new Error('mailer is closed');
       if (!SINGLE_ADDRESS.test(message.to)) throw new Error('recipient is not a single plain email address');
-      await delivery.deliver(message);
+      await (await deliveryOf()).deliver(message);
     } catch (err) {
       logger.warn({ ...fields, event: 'mail.failed', err: errorMessage(err) }, 'mail could not be sent');
       throw err;
@@ -149,7 +154,7 @@ export function createMailer(options: MailerOptions): Mailer {
         clearTimeout(timer);
         if (outcome === 'timeout') logger.warn({ event: 'mail.close_timeout', pending: inFlight.size }, 'gave up waiting for mail still being sent');
       }
-      delivery.close();
+      if (delivery) (await delivery.catch(() => null))?.close();
     },
   };
 }
