@@ -34,12 +34,13 @@ export function accountApiRouter(options: { deps: AccountApiDeps; routes: Accoun
     ctx.set('cache-control', 'no-store');
     await next();
   });
-  const document = buildOpenApi(options.routes, options.issuer, {
-    title: 'Identity provider account API', description: 'A person\'s own account: profile, second factors, sessions, connected apps, linked accounts, data.',
-    base: ACCOUNT_API_BASE, scopes: { 'account:read': 'read your account', 'account:write': 'change your account' }, flow: 'authorizationCode',
-  });
+  // Built on first request, as the admin API's.
+  let document: ReturnType<typeof buildOpenApi> | undefined;
   router.get('/openapi.json', (ctx) => {
-    ctx.body = document;
+    ctx.body = document ??= buildOpenApi(options.routes, options.issuer, {
+      title: 'Identity provider account API', description: 'A person\'s own account: profile, second factors, sessions, connected apps, linked accounts, data.',
+      base: ACCOUNT_API_BASE, scopes: { 'account:read': 'read your account', 'account:write': 'change your account' }, flow: 'authorizationCode',
+    });
   });
   for (const definition of options.routes) {
     const handler: Middleware = async (ctx) => {
