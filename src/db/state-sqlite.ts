@@ -92,7 +92,7 @@ export interface ProviderStateFile {
    * have changed the file: every write through this process clears what is kept, before it and
    * again once it has committed or failed, and nothing read while one is in flight is kept; a
    * commit by any other connection (the CLI, another process) changes SQLite's data_version,
-   * which is checked on every read, and clears it too. So a read answers exactly as the query
+   * which is checked on every read while anything is kept, and clears it too. So a read answers exactly as the query
    * would. Introspection and userinfo, which write nothing, then cost a Map lookup per record
    * instead of a statement (about 15 µs each under load).
    */
@@ -198,10 +198,16 @@ export function createProviderStateFile(dataDir: string): ProviderStateFile {
   }
 
   function cachedRead(key: string, read: () => { text: string; expiresAt: number | null } | undefined): string | undefined {
-    const version = (statement(DATA_VERSION).get() as { data_version: number }).data_version;
-    if (version !== seenVersion) {
-      forgetAll();
-      seenVersion = version;
+    // Only when something is kept: a statement as dear as the read itself, on flows that write
+    // (and so keep nothing) it would be pure cost. Skipping it is safe, as the version only
+    // grows: whatever is kept meanwhile was read after the last check, and the next check
+    // clears it if any commit came since that check.
+    if (kept.size > 0) {
+      const version = (statement(DATA_VERSION).get() as { data_version: number }).data_version;
+      if (version !== seenVersion) {
+        forgetAll();
+        seenVersion = version;
+      }
     }
     const held = kept.get(key);
     if (held !== undefined && (held.expiresAt === null || held.expiresAt > Date.now())) return held.text ?? undefined;

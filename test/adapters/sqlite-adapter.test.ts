@@ -188,9 +188,12 @@ describe('the SQLite state file', () => {
     const [token, uid, session] = [newId(), newId(), newId()];
     await server('AccessToken').upsert(token, { jti: token, scope: 'a' }, 60);
     await server('Session').upsert(session, { jti: session, uid, accountId: 'acc' }, 60);
-    expect(await server('AccessToken').find(token)).toEqual({ jti: token, scope: 'a' });
-    expect(await server('Session').findByUid(uid)).toMatchObject({ jti: session });
-    expect(await server('AccessToken').find('missing')).toBeUndefined();
+    // Twice: what is kept before the first check of data_version is dropped at that check.
+    for (let round = 0; round < 2; round++) {
+      expect(await server('AccessToken').find(token)).toEqual({ jti: token, scope: 'a' });
+      expect(await server('Session').findByUid(uid)).toMatchObject({ jti: session });
+      expect(await server('AccessToken').find('missing')).toBeUndefined();
+    }
 
     // Served from memory now: the find statements do not run again.
     const statement = file.statement.bind(file);
