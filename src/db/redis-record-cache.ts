@@ -308,6 +308,8 @@ class TrackedRecordCache implements RecordCache {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#pinger);
+    // Off first, so the shutdown does not log itself as a lapse.
+    this.#active = false;
     this.#lapse();
     await Promise.all([this.#reader, this.#listener].map((client) => client.quit().catch(() => client.disconnect())));
   }

@@ -24,6 +24,7 @@ interface Subject {
   listener: Redis;
   listenerName: string;
   warnings: string[];
+  infos: string[];
 }
 
 describe.skipIf(skip)('Redis record cache', () => {
@@ -52,9 +53,10 @@ describe.skipIf(skip)('Redis record cache', () => {
     const listener = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, protocol: 2, autoResubscribe: false, connectionName: listenerName });
     options.beforeStart?.(reader);
     const warnings: string[] = [];
-    const logger = { warn: (_: unknown, message?: string) => void warnings.push(message ?? ''), info: () => undefined };
+    const infos: string[] = [];
+    const logger = { warn: (_: unknown, message?: string) => void warnings.push(message ?? ''), info: (message: unknown) => void infos.push(String(message)) };
     const cache = createRecordCache(reader, listener, { maxEntries: options.maxEntries ?? 1_000, logger });
-    const subject = { cache, reader, listener, listenerName, warnings };
+    const subject = { cache, reader, listener, listenerName, warnings, infos };
     opened.push(subject);
     if (options.start !== false) await until(() => cache.active, 'the cache to start');
     return subject;
@@ -135,8 +137,7 @@ describe.skipIf(skip)('Redis record cache', () => {
     const subject = await open();
     const overtaken = key('AccessToken');
     const written = key('AccessToken');
-    await other.set(overtaken, 'v1');
-    await other.set(written, 'v1');
+    await other.mset(overtaken, 'v1', written, 'v1');
 
     // The invalidation comes on the listener's socket, the reply on the reader's: either can come first.
     const inFlight = subject.cache.get(overtaken);
@@ -158,10 +159,8 @@ describe.skipIf(skip)('Redis record cache', () => {
     const subject = await open();
     const a = key('Session');
     const b = key('Grant');
-    await other.set(a, '1');
-    await other.set(b, '2');
-    await subject.cache.get(a);
-    await subject.cache.get(b);
+    await other.mset(a, '1', b, '2');
+    await Promise.all([subject.cache.get(a), subject.cache.get(b)]);
     await subject.cache.around(null, () => other.set(a, '1b'));
     expect(await readsDuring(subject, async () => void (await subject.cache.get(b)))).toEqual(['get']);
     expect(await subject.cache.get(a)).toBe('1b');
@@ -231,6 +230,13 @@ describe.skipIf(skip)('Redis record cache', () => {
     expect(await readsDuring(subject, async () => void (await subject.cache.get(name)))).toEqual(['get']);
     expect(subject.cache.active).toBe(false);
     expect(subject.warnings).toEqual(['redis record cache off: every read goes to Redis']);
+  });
+
+  it('closes quietly: a shutdown is not reported as the cache pausing', async () => {
+    const subject = await open();
+    await subject.cache.close();
+    expect(subject.cache.active).toBe(false);
+    expect(subject.infos).toEqual([]);
   });
 
   it('holds no more than its entry limit, least recently used out first', async () => {
