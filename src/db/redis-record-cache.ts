@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
+import { copyJson } from './copy-json.ts';
 import { createRedisClient, parseRedisUrl, type RedisTimeouts } from './redis-connect.ts';
 
 /**
@@ -42,6 +43,11 @@ import { createRedisClient, parseRedisUrl, type RedisTimeouts } from './redis-co
 export interface RecordCache {
   /** The stored text of `key` (null: no such key), from memory when tracked, else one GET. */
   get(key: string): Promise<string | null>;
+  /**
+   * The stored JSON of `key`, parsed (null: no such key), as get() reads it. A held record is
+   * parsed once and each call gets its own copy, which it may change.
+   */
+  getParsed(key: string): Promise<unknown>;
   /** What is held for `key` (null: known absent), or undefined when it would take a read. */
   peek(key: string): string | null | undefined;
   /**
@@ -74,9 +80,16 @@ export const MAX_AGE_MS = 30_000;
 const PING_EVERY_MS = 1_000;
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
-/** Held for a key Redis has no value for: a negative answer is tracked and cached too. */
-const ABSENT: object = Object.freeze({});
-type Held = string | typeof ABSENT;
+/**
+ * What is held for a key: its text (null: Redis has no value for it, a negative answer is
+ * tracked and cached too), its parse once someone asked for it, and when it stops being served.
+ * The expiry is checked here rather than by the LRU's own TTL, which costs more per read.
+ */
+interface Held {
+  readonly text: string | null;
+  parsed?: unknown;
+  readonly until: number;
+}
 
 async function runId(redis: Redis): Promise<string> {
   const info = await redis.info('server');
@@ -121,10 +134,8 @@ class TrackedRecordCache implements RecordCache {
     this.#entries = new LRUCache<string, Held>({
       max: options.maxEntries,
       maxSize: options.maxBytes ?? DEFAULT_MAX_BYTES,
-      sizeCalculation: (value, key) => key.length + (typeof value === 'string' ? value.length : 0) + 64,
-      ttl: MAX_AGE_MS,
-      // An expired entry is dropped when it is next looked at; no timers per entry.
-      ttlAutopurge: false,
+      // The parse, when there is one, is about as large again as the text.
+      sizeCalculation: (held, key) => key.length + 2 * (held.text?.length ?? 0) + 64,
     });
 
     listener.on('messageBuffer', (channel: Buffer, message: Buffer[] | Buffer | null) => {
@@ -174,12 +185,32 @@ class TrackedRecordCache implements RecordCache {
     return this.readThrough(key, (reader) => reader.get(key));
   }
 
+  async getParsed(key: string): Promise<unknown> {
+    const held = this.#held(key);
+    if (held === undefined) {
+      const text = await this.readThrough(key, (reader) => reader.get(key));
+      return text === null ? null : JSON.parse(text);
+    }
+    if (held.text === null) return null;
+    held.parsed ??= JSON.parse(held.text);
+    return copyJson(held.parsed);
+  }
+
   peek(key: string): string | null | undefined {
+    return this.#held(key)?.text;
+  }
+
+  #held(key: string): Held | undefined {
     if (!this.#active) return undefined;
     const held = this.#entries.get(key);
     if (held === undefined) return undefined;
+    // An entry is dropped when it is next looked at past its time; no timers per entry.
+    if (held.until <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
     this.stats.hits++;
-    return held === ABSENT ? null : (held as string);
+    return held;
   }
 
   async readThrough(key: string, read: (reader: Redis) => Promise<string | null>): Promise<string | null> {
@@ -204,12 +235,8 @@ class TrackedRecordCache implements RecordCache {
   }
 
   #hold(key: string, text: string | null): void {
-    if (text === null) {
-      this.#entries.set(key, ABSENT);
-      return;
-    }
-    const ttl = expiresBefore(text, MAX_AGE_MS);
-    if (ttl > 0) this.#entries.set(key, text, { ttl });
+    const ttl = text === null ? MAX_AGE_MS : expiresBefore(text, MAX_AGE_MS);
+    if (ttl > 0) this.#entries.set(key, { text, until: Date.now() + ttl });
   }
 
   async around<T>(keys: readonly string[] | null, write: () => Promise<T>): Promise<T> {

@@ -80,6 +80,31 @@ describe.skipIf(skip)('Redis record cache', () => {
     expect(subject.cache.stats).toMatchObject({ hits: 2, misses: 2 });
   });
 
+  it('hands out its own copy of a parsed record to every caller, and drops it on a change', async () => {
+    const subject = await open();
+    const grant = key('Grant');
+    await other.set(grant, '{"jti":"g","openid":{"scope":"openid","claims":["email"]},"__proto__":{"admin":true}}');
+    const first = (await subject.cache.getParsed(grant)) as { openid: { scope: string; claims: string[] } };
+    const sent = await readsDuring(subject, async () => {
+      const second = (await subject.cache.getParsed(grant)) as { openid: { scope: string; claims: string[] } };
+      // What oidc-provider does to a grant it is about to save: none of it reaches the next reader.
+      second.openid.scope = 'openid profile';
+      second.openid.claims.push('name');
+      const third = (await subject.cache.getParsed(grant)) as Record<string, unknown>;
+      expect(third).toEqual(first);
+      expect(third.openid).toEqual({ scope: 'openid', claims: ['email'] });
+      // A stored "__proto__" stays a field, as JSON.parse leaves it, and sets no prototype.
+      expect(Object.getPrototypeOf(third)).toBe(Object.prototype);
+      expect(Object.hasOwn(third, '__proto__')).toBe(true);
+      expect((third as { admin?: boolean }).admin).toBeUndefined();
+      expect(await subject.cache.getParsed(key('Grant'))).toBeNull();
+    });
+    expect(sent).toEqual(['get']);
+    await other.set(grant, '{"jti":"g","openid":{"scope":"email"}}');
+    await until(() => subject.cache.peek(grant) === undefined, 'the invalidation');
+    expect(await subject.cache.getParsed(grant)).toEqual({ jti: 'g', openid: { scope: 'email' } });
+  });
+
   it('drops a record another client changed, deleted or created, as soon as Redis says so', async () => {
     const subject = await open();
     const changed = key('Session');

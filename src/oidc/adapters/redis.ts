@@ -491,8 +491,10 @@ class RedisAdapter implements Adapter {
     return this.#reads ? this.#reads.around(keys, write) : write();
   }
 
-  #get(key: string): Promise<string | null> {
-    return this.#reads ? this.#reads.get(key) : this.#redis.get(key);
+  async #getPayload(key: string): Promise<AdapterPayload | undefined> {
+    if (this.#reads) return ((await this.#reads.getParsed(key)) ?? undefined) as AdapterPayload | undefined;
+    const stored = await this.#redis.get(key);
+    return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
   }
 
   #key(id: string): string {
@@ -575,10 +577,9 @@ class RedisAdapter implements Adapter {
     await set(key, JSON.stringify(payload));
   }
 
-  async find(id: string): Promise<AdapterPayload | undefined> {
-    const stored = await this.#get(this.#key(id));
+  find(id: string): Promise<AdapterPayload | undefined> {
     // Redis never returns a key past its TTL, even before it is evicted.
-    return stored === null ? undefined : (JSON.parse(stored) as AdapterPayload);
+    return this.#getPayload(this.#key(id));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
