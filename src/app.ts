@@ -29,6 +29,7 @@ import { createRefreshGrace } from './oidc/refresh-grace.ts';
 import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { authorizationPost } from './oidc/authorization-post.ts';
 import { jwksCaching } from './oidc/keys/jwks-caching.ts';
+import { batchTokenRequest, dropPrefetchedFind, flushDeferredWrites, prefetchFind } from './db/token-request-batch.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
 export function createApp(deps: Deps): Koa {
@@ -85,16 +86,28 @@ export function createApp(deps: Deps): Koa {
   // (the admin API's JSON). The hot endpoints keep the parsed form in ctx.request.body (the
   // refresh grace step reads and rewrites it); our routers parse their own.
   app.use(checkRequestBytes({ maxBodyBytes: 64 * 1024, keepParsedBody: (ctx) => providerPaths.has(ctx.path) }));
+  // Through the provider's own RefreshToken adapter, as its find will ask (token value = id).
+  const refreshTokens = () => (provider.RefreshToken as unknown as { adapter: { find(id: string): Promise<unknown> } }).adapter;
   const refreshGrace = createRefreshGrace({
     rotations: deps.refreshRotations, graceSeconds: deps.config.refreshTokenGraceSeconds, logger: deps.logger, replaceFormField,
+    prefetch: {
+      start: (token) => prefetchFind('RefreshToken', token, () => refreshTokens().find(token)),
+      drop: (token) => dropPrefetchedFind('RefreshToken', token),
+    },
   });
+  // A token request's storage calls go out together where they can (src/db/token-request-batch.ts);
+  // what it wrote is stored before the grace step reads the answer, and before the answer leaves.
+  const tokenRequest = (ctx: Koa.Context) => batchTokenRequest(() => refreshGrace(ctx, async () => {
+    await toProvider(ctx);
+    await flushDeferredWrites();
+  }));
   const introspectJwt = createJwtIntrospection({
     provider, issuer: deps.config.issuer, verificationKeys: deps.keyRing.getKey, records: deps.jwtAccessTokenRecords,
   });
   const jwks = jwksCaching(deps.config.signingKeys.prepublishSeconds);
   app.use(async (ctx, next) => {
     if (!providerPaths.has(ctx.path)) return next();
-    if (ctx.path === '/token') return refreshGrace(ctx, () => toProvider(ctx));
+    if (ctx.path === '/token') return tokenRequest(ctx);
     if (ctx.path === '/jwks') return jwks(ctx, () => toProvider(ctx));
     if (ctx.path === '/token/introspection') return introspectJwt(ctx, () => toProvider(ctx));
     return toProvider(ctx);

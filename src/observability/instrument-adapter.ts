@@ -3,10 +3,14 @@ import type { Histogram } from 'prom-client';
 import { ServiceUnavailableError, toUnavailable } from '../http/unavailable.ts';
 import { outageSeen } from '../http/outage-scope.ts';
 import { boundObserver } from './bound-observer.ts';
+import { deferWrite, takePrefetchedFind } from '../db/token-request-batch.ts';
 
 const OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId'] as const;
 
 type Operation = (...args: unknown[]) => Promise<unknown>;
+
+/** Records a token request issues and never reads back: their writes may be acknowledged at its end. */
+const DEFERRABLE_UPSERTS = new Set(['AccessToken', 'RefreshToken']);
 
 /**
  * The one wrapper around every call of one model's storage adapter, built once per model:
@@ -14,6 +18,9 @@ type Operation = (...args: unknown[]) => Promise<unknown>;
  *    a request that has already met one the call fails at once instead of waiting out a deadline
  *    again (src/http/outage-scope.ts);
  *  - with a histogram, the call's duration, failures included, by model and operation.
+ *  - inside a token request's batch (src/db/token-request-batch.ts), a new access or refresh
+ *    token's write is acknowledged at the request's end, and a find another step prefetched
+ *    is taken instead of sent again.
  * One plain async function per operation: no proxy, no timer object, nothing allocated per call
  * beyond the call itself (this runs several times on every token request).
  */
@@ -36,6 +43,9 @@ export function instrumentAdapter(adapter: Adapter, model: string, histogram: Hi
       }
     };
   }
+  const { find, upsert } = guarded;
+  guarded.find = (...args: unknown[]) => takePrefetchedFind(model, args[0] as string) ?? find(...args);
+  if (DEFERRABLE_UPSERTS.has(model)) guarded.upsert = (...args: unknown[]) => deferWrite(() => upsert(...args)) ?? upsert(...args);
   return guarded as unknown as Adapter;
 }
 

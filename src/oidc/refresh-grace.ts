@@ -37,6 +37,12 @@ export interface RefreshGraceOptions {
   replaceFormField(ctx: Context, name: string, value: string): void;
   /** How long a claim may stay pending before a repeat takes it over (default 5 s). */
   waitMs?: number;
+  /**
+   * Starts reading the presented refresh token as oidc-provider will (src/db/token-request-batch.ts),
+   * so that read shares a round trip with the claim; `drop` forgets it when this request does
+   * not rotate after all.
+   */
+  prefetch?: { start(token: string): void; drop(token: string): void };
 }
 
 // A claim outlives any rotation that is still going to finish; a claimant that died leaves it
@@ -88,7 +94,10 @@ export function createRefreshGrace(options: RefreshGraceOptions) {
     }
   }
 
-  /** Runs the rotation as the one request holding the claim, and records how it went. */
+  /**
+   * Runs the rotation as the one request holding the claim, and records how it went. `next`
+   * resolves only once what oidc-provider wrote is stored (the batch's deferred writes flushed).
+   */
   async function rotate(ctx: Context, next: Next, key: string, presented: string): Promise<void> {
     let settle!: (successor: string | null) => void;
     local.set(key, new Promise((resolve) => (settle = resolve)));
@@ -98,17 +107,21 @@ export function createRefreshGrace(options: RefreshGraceOptions) {
       const body = ctx.body as { refresh_token?: unknown } | null | undefined;
       if (ctx.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== presented) successor = body.refresh_token;
     } finally {
-      try {
-        const grantId = (ctx as { oidc?: { entities?: { RefreshToken?: { grantId?: string } } } }).oidc?.entities?.RefreshToken?.grantId;
-        if (successor) await rotations.complete(key, successor, graceSeconds, grantId);
-        else await rotations.release(key);
-      } catch (error) {
+      const failed = (error: unknown) => {
         // The answer is already decided; a repeat finds the claim stale and takes it over.
         logger.error({ err: error, id: ctx.state.requestId }, 'refresh grace: could not record the rotation');
-      } finally {
-        local.delete(key);
-        settle(successor);
+      };
+      if (successor) {
+        // The successor is stored, so the answer need not wait for this record of it: repeats on
+        // this instance have it at once (settle), others poll until it lands.
+        const grantId = (ctx as { oidc?: { entities?: { RefreshToken?: { grantId?: string } } } }).oidc?.entities?.RefreshToken?.grantId;
+        rotations.complete(key, successor, graceSeconds, grantId).catch(failed);
+      } else {
+        // Awaited: a repeat that claims afresh must find the claim gone.
+        await rotations.release(key).catch(failed);
       }
+      local.delete(key);
+      settle(successor);
     }
   }
 
@@ -121,7 +134,11 @@ export function createRefreshGrace(options: RefreshGraceOptions) {
     const key = keyOf(presented);
 
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      if (await rotations.claim(key, PENDING_SECONDS)) return rotate(ctx, next, key, presented);
+      const claim = rotations.claim(key, PENDING_SECONDS);
+      // The first request to present a token is nearly always the one that rotates it.
+      if (round === 0) options.prefetch?.start(presented);
+      if (await claim) return rotate(ctx, next, key, presented);
+      if (round === 0) options.prefetch?.drop(presented);
       const wait = await waitForClaimant(key);
       if ('successor' in wait) {
         options.replaceFormField(ctx, 'refresh_token', wait.successor);

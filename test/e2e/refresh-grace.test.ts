@@ -69,6 +69,39 @@ describe('refresh token rotation with a grace window', () => {
     expect(next.body.refresh_token).not.toBe(successor);
   });
 
+  it('on Redis, reads the presented token with its claim and writes both new tokens in one pipeline, the answer waiting for them', async (test) => {
+    const redis = app.deps.redis;
+    if (!redis || !('stream' in redis)) return test.skip();
+    const { refreshToken } = await signIn();
+    // What the provider's own connection sends, one entry per socket write.
+    const stream = (redis as unknown as { stream: { write(chunk: unknown, ...rest: unknown[]): boolean } }).stream;
+    const writes: string[] = [];
+    const write = stream.write;
+    stream.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
+      writes.push(String(chunk));
+      return write.call(this, chunk, ...rest);
+    };
+    let answer: Answer;
+    try {
+      answer = await refresh(refreshToken);
+    } finally {
+      stream.write = write;
+    }
+    expect(answer.status).toBe(200);
+    const successor = answer.body.refresh_token!;
+    const accessToken = answer.body.access_token!;
+    const claim = writes.findIndex((sent) => sent.includes('RefreshRotation:') && sent.includes('NX'));
+    expect(claim).toBeGreaterThanOrEqual(0);
+    expect(writes[claim]).toContain(`RefreshToken:${refreshToken}`);
+    const issued = writes.findIndex((sent) => sent.includes(`RefreshToken:${successor}`));
+    expect(issued).toBeGreaterThan(claim);
+    expect(writes[issued]).toContain(`AccessToken:${accessToken}`);
+    // Claim with read, consume, both new tokens; the rotation's record may follow the answer.
+    expect(writes.slice(0, issued + 1).filter((sent) => !sent.includes('PruneIndex')).length).toBeLessThanOrEqual(3);
+    expect(await userinfo(accessToken)).toBe(200);
+    expect((await refresh(successor)).status).toBe(200);
+  });
+
   it('takes over a claim whose claimant never answered (lost while storage was away): parallel refreshes still share one successor', async () => {
     const { refreshToken } = await signIn();
     // What a claimant leaves when its request failed before it could record anything.
