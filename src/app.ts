@@ -29,7 +29,8 @@ import { createRefreshGrace } from './oidc/refresh-grace.ts';
 import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { authorizationPost } from './oidc/authorization-post.ts';
 import { jwksCaching } from './oidc/keys/jwks-caching.ts';
-import { batchTokenRequest, dropPrefetchedFind, flushDeferredWrites, prefetchFind } from './db/token-request-batch.ts';
+import { dropPrefetchedFind, prefetchFind } from './db/token-request-batch.ts';
+import { createTokenRequest } from './oidc/token-request.ts';
 
 /** Our routes first, then oidc-provider for everything else (discovery, /auth, /token, ...). */
 export function createApp(deps: Deps): Koa {
@@ -95,12 +96,8 @@ export function createApp(deps: Deps): Koa {
       drop: (token) => dropPrefetchedFind('RefreshToken', token),
     },
   });
-  // A token request's storage calls go out together where they can (src/db/token-request-batch.ts);
-  // what it wrote is stored before the grace step reads the answer, and before the answer leaves.
-  const tokenRequest = (ctx: Koa.Context) => batchTokenRequest(() => refreshGrace(ctx, async () => {
-    await toProvider(ctx);
-    await flushDeferredWrites();
-  }));
+  // A token request's storage calls go out together where they can (src/db/token-request-batch.ts).
+  const tokenRequest = createTokenRequest({ provider, refreshGrace, runProvider: toProvider });
   const introspectJwt = createJwtIntrospection({
     provider, issuer: deps.config.issuer, verificationKeys: deps.keyRing.getKey, records: deps.jwtAccessTokenRecords,
   });

@@ -6,15 +6,19 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * and on a 2-core host each round trip is a socket write and a wake-up on both sides, which
  * cost more CPU than the command itself. Two things change inside the batch:
  *
- *  - Writes of freshly issued tokens are sent at the end. oidc-provider saves a rotated refresh
- *    token, then the access token, awaiting each before the next step (and between them it
- *    may wait on something else, so even ioredis' auto-pipelining sends them apart); here the
- *    adapter wrapper (src/observability/instrument-adapter.ts) keeps such a write and returns
- *    at once, and flushDeferredWrites() sends all of them together and waits for them before
- *    anything reads the response. A failed write fails the request then, as it would have
- *    failed at the write (503 on an outage): no token is handed out that was not stored, and a
- *    request that fails before the flush writes none of them. Nothing in a token request reads
- *    back a token it has just issued.
+ *  - Writes are sent at the end: the consumption of the presented refresh token or code and the
+ *    writes of the freshly issued tokens. oidc-provider consumes, then saves the rotated
+ *    refresh token, then the access token, awaiting each before the next step (and between
+ *    them it may wait on something else, so even ioredis' auto-pipelining sends them apart);
+ *    here the adapter wrapper (src/observability/instrument-adapter.ts) keeps each and returns
+ *    at once, and flushDeferredWrites() sends them together, in the order they were asked for,
+ *    and waits for them before anything reads the response. A failed write fails the request
+ *    then, as it would have failed at the write (503 on an outage): no token is handed out
+ *    that was not stored, and a request that fails before the flush writes none of them. A
+ *    consumption that fails (someone else consumed it first) fails the request with its error,
+ *    and the tokens written beside it are destroyed again, so the loser of a race issues
+ *    nothing, as when it failed at its consume. Nothing in a token request reads back what it
+ *    has just consumed or issued.
  *  - A find can be started early (prefetchFind) by a step that already knows what
  *    oidc-provider will look up: the refresh grace step (src/oidc/refresh-grace.ts) reads the
  *    presented refresh token in the same pipeline as its rotation claim. oidc-provider's own
@@ -22,8 +26,16 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  *
  * Outside a batch (every other route, the CLI) nothing is deferred or prefetched.
  */
+interface Deferred {
+  run(): Promise<unknown>;
+  /** A consumption: if it fails, the writes beside it are undone. */
+  consumes: boolean;
+  /** Undoes a write (destroys the record it wrote). */
+  undo?: () => Promise<unknown>;
+}
+
 interface Batch {
-  writes: Array<() => Promise<unknown>>;
+  writes: Deferred[];
   finds: Map<string, Promise<unknown>>;
 }
 
@@ -51,18 +63,34 @@ export async function flushDeferredWrites(): Promise<void> {
 
 async function flush(batch: Batch): Promise<void> {
   while (batch.writes.length > 0) {
-    // Started in one go, so they share one pipeline.
-    const settled = await Promise.allSettled(batch.writes.splice(0).map((write) => write()));
+    const writes = batch.writes.splice(0);
+    // Started in one go, so they share one pipeline (and Redis runs them in this order).
+    const settled = await Promise.allSettled(writes.map((write) => write.run()));
+    const lostConsume = settled.find((outcome, i) => outcome.status === 'rejected' && writes[i]!.consumes);
+    if (lostConsume) {
+      // Best effort: a token nobody was given is unusable anyway; its TTL ends it otherwise.
+      await Promise.allSettled(writes.map((write, i) => (settled[i]!.status === 'fulfilled' && write.undo ? write.undo() : null)));
+      throw (lostConsume as PromiseRejectedResult).reason;
+    }
     const failed = settled.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 }
 
 /**
- * Inside a batch: keeps `write` for the flush and returns a promise already resolved. Outside
- * one: null, and nothing is kept.
+ * Inside a batch: keeps `write` for the flush (with how to undo it, should a consumption
+ * beside it fail) and returns a promise already resolved. Outside one: null, nothing is kept.
  */
-export function deferWrite(write: () => Promise<unknown>): Promise<undefined> | null {
+export function deferWrite(write: () => Promise<unknown>, undo?: () => Promise<unknown>): Promise<undefined> | null {
+  return keep({ run: write, consumes: false, ...(undo ? { undo } : {}) });
+}
+
+/** Inside a batch: keeps the consumption of a one-time record for the flush, as deferWrite does. */
+export function deferConsume(consume: () => Promise<unknown>): Promise<undefined> | null {
+  return keep({ run: consume, consumes: true });
+}
+
+function keep(write: Deferred): Promise<undefined> | null {
   const batch = current.getStore();
   if (!batch) return null;
   batch.writes.push(write);

@@ -3,14 +3,16 @@ import type { Histogram } from 'prom-client';
 import { ServiceUnavailableError, toUnavailable } from '../http/unavailable.ts';
 import { outageSeen } from '../http/outage-scope.ts';
 import { boundObserver } from './bound-observer.ts';
-import { deferWrite, takePrefetchedFind } from '../db/token-request-batch.ts';
+import { deferConsume, deferWrite, takePrefetchedFind } from '../db/token-request-batch.ts';
 
 const OPERATIONS = ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId'] as const;
 
 type Operation = (...args: unknown[]) => Promise<unknown>;
 
-/** Records a token request issues and never reads back: their writes may be acknowledged at its end. */
+/** Records a token request issues and never reads back: their writes may be sent at its end. */
 const DEFERRABLE_UPSERTS = new Set(['AccessToken', 'RefreshToken']);
+/** What a token request consumes and never reads back, likewise. */
+const DEFERRABLE_CONSUMES = new Set(['RefreshToken', 'AuthorizationCode']);
 
 /**
  * The one wrapper around every call of one model's storage adapter, built once per model:
@@ -18,9 +20,9 @@ const DEFERRABLE_UPSERTS = new Set(['AccessToken', 'RefreshToken']);
  *    a request that has already met one the call fails at once instead of waiting out a deadline
  *    again (src/http/outage-scope.ts);
  *  - with a histogram, the call's duration, failures included, by model and operation.
- *  - inside a token request's batch (src/db/token-request-batch.ts), a new access or refresh
- *    token's write is acknowledged at the request's end, and a find another step prefetched
- *    is taken instead of sent again.
+ *  - inside a token request's batch (src/db/token-request-batch.ts), consuming the presented
+ *    refresh token or code and writing the new access and refresh tokens are sent together at
+ *    the request's end, and a find another step prefetched is taken instead of sent again.
  * One plain async function per operation: no proxy, no timer object, nothing allocated per call
  * beyond the call itself (this runs several times on every token request).
  */
@@ -43,9 +45,10 @@ export function instrumentAdapter(adapter: Adapter, model: string, histogram: Hi
       }
     };
   }
-  const { find, upsert } = guarded;
+  const { find, upsert, consume, destroy } = guarded;
   guarded.find = (...args: unknown[]) => takePrefetchedFind(model, args[0] as string) ?? find(...args);
-  if (DEFERRABLE_UPSERTS.has(model)) guarded.upsert = (...args: unknown[]) => deferWrite(() => upsert(...args)) ?? upsert(...args);
+  if (DEFERRABLE_UPSERTS.has(model)) guarded.upsert = (...args: unknown[]) => deferWrite(() => upsert(...args), () => destroy(args[0])) ?? upsert(...args);
+  if (DEFERRABLE_CONSUMES.has(model)) guarded.consume = (...args: unknown[]) => deferConsume(() => consume(...args)) ?? consume(...args);
   return guarded as unknown as Adapter;
 }
 

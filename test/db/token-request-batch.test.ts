@@ -26,7 +26,7 @@ function recordingAdapter(options: { failUpsert?: Error } = {}) {
 }
 
 describe('token request batch', () => {
-  it('sends a new token\'s write at the flush, with the others, and not before', async () => {
+  it('sends the consumption and the new tokens\' writes at the flush, in the order asked, and not before', async () => {
     const { adapter, calls } = recordingAdapter();
     const refreshTokens = instrumentAdapter(adapter, 'RefreshToken', null);
     const accessTokens = instrumentAdapter(adapter, 'AccessToken', null);
@@ -34,10 +34,32 @@ describe('token request batch', () => {
       await refreshTokens.consume('old');
       await refreshTokens.upsert('new-rt', {}, 60);
       await accessTokens.upsert('new-at', {}, 60);
-      expect(calls).toEqual(['consume old']);
+      expect(calls).toEqual([]);
       await flushDeferredWrites();
       expect(calls).toEqual(['consume old', 'upsert new-rt', 'upsert new-at']);
     });
+  });
+
+  it('fails with the consumption\'s error when someone consumed the token first, and destroys the tokens written beside it', async () => {
+    const destroyed: string[] = [];
+    const { adapter, calls } = recordingAdapter();
+    Object.assign(adapter, {
+      consume: async (id: string) => {
+        calls.push(`consume ${id}`);
+        throw Object.assign(new Error('invalid_grant'), { error_description: 'RefreshToken already consumed', status: 400 });
+      },
+      destroy: async (id: string) => void destroyed.push(id),
+    });
+    const refreshTokens = instrumentAdapter(adapter, 'RefreshToken', null);
+    const accessTokens = instrumentAdapter(adapter, 'AccessToken', null);
+    await expect(batchTokenRequest(async () => {
+      await refreshTokens.consume('old');
+      await refreshTokens.upsert('new-rt', {}, 60);
+      await accessTokens.upsert('new-at', {}, 60);
+      await flushDeferredWrites();
+    })).rejects.toMatchObject({ error_description: 'RefreshToken already consumed' });
+    expect(calls).toEqual(['consume old', 'upsert new-rt', 'upsert new-at']);
+    expect(destroyed.sort()).toEqual(['new-at', 'new-rt']);
   });
 
   it('fails the flush as the write would have failed (503 on an outage), and writes nothing for a request that failed first', async () => {
@@ -100,5 +122,32 @@ describe('token request batch', () => {
     // Outside a batch a prefetch does nothing.
     prefetchFind('RefreshToken', 'y', () => refreshTokens.find('y'));
     expect(calls).not.toContain('find y');
+  });
+});
+
+describe('a token request whose writes fail at the flush', () => {
+  it('is answered as oidc-provider answers at the token endpoint: the OAuth error as JSON, its status, its event', async () => {
+    const { createTokenRequest } = await import('../../src/oidc/token-request.ts');
+    const emitted: string[] = [];
+    const provider = { emit: (event: string) => void emitted.push(event) } as unknown as import('oidc-provider').default;
+    const outage = new Error('Connection is closed.');
+    const failing = recordingAdapter({ failUpsert: outage });
+    const accessTokens = instrumentAdapter(failing.adapter, 'AccessToken', null);
+    const tokenRequest = createTokenRequest({
+      provider,
+      refreshGrace: (_ctx, next) => next(),
+      runProvider: async (ctx) => {
+        await accessTokens.upsert('at', {}, 60);
+        ctx.status = 200;
+        ctx.body = { access_token: 'at', token_type: 'Bearer' };
+      },
+    });
+    const ctx = { status: 404, body: undefined as unknown, state: {} } as unknown as import('koa').Context;
+    await tokenRequest(ctx);
+    expect(ctx.status).toBe(503);
+    expect(ctx.body).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(JSON.stringify(ctx.body)).not.toContain('"at"');
+    expect(emitted).toEqual(['grant.error']);
+    expect(failing.calls).toEqual(['upsert at']);
   });
 });

@@ -95,6 +95,40 @@ describe('requests that must fail, and how', () => {
     await expect(client.authorizationCodeGrant(rp.config, new URL(next.callback), checks)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('answers one of six parallel exchanges of one code, the rest invalid_grant as JSON, and keeps no token the losers made', async () => {
+    const browser = new Browser();
+    const request = await authorizationRequest(rp.config);
+    const { callback } = await signInThroughPages(browser, request.url, { email: rp.email, password: PASSWORD });
+    const code = new URL(callback).searchParams.get('code')!;
+    const redis = app.deps.redis;
+    const prefix = app.storage.redisPrefix;
+    const indexesBefore = new Set(redis ? await redis.keys(`${prefix}grant:*`) : []);
+    const basic = `Basic ${Buffer.from(`web-app:${rp.secret}`).toString('base64')}`;
+    const answers = await Promise.all(Array.from({ length: 6 }, async () => {
+      const response = await fetch(`${app.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: request.verifier }),
+      });
+      return { status: response.status, body: await response.json() as { access_token?: string; refresh_token?: string; error?: string } };
+    }));
+    const winners = answers.filter((answer) => answer.status === 200);
+    expect(winners).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 400).map((answer) => answer.body.error)).toEqual(Array(5).fill('invalid_grant'));
+    const { access_token: accessToken, refresh_token: refreshToken } = winners[0]!.body;
+    // A loser that found the code already used is a replay, and revokes the grant (RFC 6749
+    // §4.1.2): the winner's tokens then go too. One that lost the race to consume it writes nothing.
+    if (redis) {
+      // This sign-in's grant: the index that was not there before the exchanges.
+      const grantIndexes = (await redis.keys(`${prefix}grant:*`)).filter((index) => !indexesBefore.has(index));
+      const members = (await Promise.all(grantIndexes.map((index) => redis.smembers(index)))).flat();
+      const live = (await Promise.all(members.map(async (member) => ((await redis.exists(member)) ? member : null)))).filter(Boolean);
+      const tokens = live.filter((member) => /:(AccessToken|RefreshToken):/.test(member!));
+      const mine = [`${prefix}AccessToken:${accessToken}`, `${prefix}RefreshToken:${refreshToken}`];
+      for (const token of tokens) expect(mine).toContain(token);
+    }
+  });
+
   it('renders an error page, never a redirect, for an unregistered redirect_uri', async () => {
     const request = await authorizationRequest(rp.config, { redirect_uri: 'https://attacker.example/steal' });
     const response = await fetch(request.url, { redirect: 'manual' });

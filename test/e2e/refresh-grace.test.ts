@@ -69,7 +69,7 @@ describe('refresh token rotation with a grace window', () => {
     expect(next.body.refresh_token).not.toBe(successor);
   });
 
-  it('on Redis, reads the presented token with its claim and writes both new tokens in one pipeline, the answer waiting for them', async (test) => {
+  it('on Redis, reads the presented token with its claim, then consumes it and writes both new tokens in one pipeline, the answer waiting for them', async (test) => {
     const redis = app.deps.redis;
     if (!redis || !('stream' in redis)) return test.skip();
     const { refreshToken } = await signIn();
@@ -96,8 +96,11 @@ describe('refresh token rotation with a grace window', () => {
     const issued = writes.findIndex((sent) => sent.includes(`RefreshToken:${successor}`));
     expect(issued).toBeGreaterThan(claim);
     expect(writes[issued]).toContain(`AccessToken:${accessToken}`);
-    // Claim with read, consume, both new tokens; the rotation's record may follow the answer.
-    expect(writes.slice(0, issued + 1).filter((sent) => !sent.includes('PruneIndex')).length).toBeLessThanOrEqual(3);
+    // The consumption first, in the same write (its script by SHA1, the presented token its key).
+    expect(writes[issued]!.indexOf(`RefreshToken:${refreshToken}`)).toBeGreaterThan(-1);
+    expect(writes[issued]!.indexOf(`RefreshToken:${refreshToken}`)).toBeLessThan(writes[issued]!.indexOf(`RefreshToken:${successor}`));
+    // Claim with read; consume with both new tokens. The rotation's record may follow the answer.
+    expect(writes.slice(0, issued + 1).filter((sent) => !sent.includes('PruneIndex')).length).toBeLessThanOrEqual(2);
     expect(await userinfo(accessToken)).toBe(200);
     expect((await refresh(successor)).status).toBe(200);
   });
