@@ -84,9 +84,9 @@ export function createApp(deps: Deps): Koa {
   };
   // Every route, ours and the provider's: NUL, lone surrogates and invalid UTF-8 are a 400 here,
   // before any of them reaches PostgreSQL. 64 KiB is the largest body any parser below accepts
-  // (the admin API's JSON). The hot endpoints keep the parsed form in ctx.request.body (the
-  // refresh grace step reads and rewrites it); our routers parse their own.
-  app.use(checkRequestBytes({ maxBodyBytes: 64 * 1024, keepParsedBody: (ctx) => providerPaths.has(ctx.path) }));
+  // (the admin API's JSON). /token keeps the parsed form in ctx.request.body (the refresh grace
+  // step reads and rewrites it); oidc-provider reads its own, our routers parse their own.
+  app.use(checkRequestBytes({ maxBodyBytes: 64 * 1024, keepParsedBody: (ctx) => ctx.path === '/token' }));
   // Through the provider's own RefreshToken adapter, as its find will ask (token value = id).
   const refreshTokens = () => (provider.RefreshToken as unknown as { adapter: { find(id: string): Promise<unknown> } }).adapter;
   const refreshGrace = createRefreshGrace({

@@ -27,15 +27,20 @@ export function requestContext(logger: Logger): Middleware {
     try {
       await next();
     } finally {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
-      // Who, where known: noted by our handlers and, for protocol requests, by a middleware of
-      // oidc-provider's (src/oidc/provider.ts), which runs on this same context.
-      const known = (ctx.state.log ?? {}) as LogFields;
-      // Only the path: query strings carry codes, tokens and state.
-      logger.info({
-        id, method: ctx.method, path: ctx.path, status: ctx.status, ms, clientId: known.clientId, accountId: known.accountId,
-        error: known.error, errorDescription: known.errorDescription,
-      }, 'request');
+      // Below the configured level the line would be dropped: do not build it.
+      if (logger.isLevelEnabled('info')) logLine(ctx, id, started);
     }
   };
+
+  function logLine(ctx: Parameters<Middleware>[0], id: string, started: number): void {
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    // Who, where known: noted by our handlers and, for protocol requests, by a middleware of
+    // oidc-provider's (src/oidc/provider.ts), which runs on this same context.
+    const known = (ctx.state.log ?? {}) as LogFields;
+    // Only the path: query strings carry codes, tokens and state.
+    logger.info({
+      id, method: ctx.method, path: ctx.path, status: ctx.status, ms, clientId: known.clientId, accountId: known.accountId,
+      error: known.error, errorDescription: known.errorDescription,
+    }, 'request');
+  }
 }

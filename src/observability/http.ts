@@ -15,11 +15,15 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 export function measureRequests(metrics: Metrics): Middleware {
   // One bound observer per label combination, kept: there are few (bounded labels), and
   // prom-client would otherwise hash the labels on every observation.
-  const observers = new Map<string, (seconds: number) => void>();
-  const observerFor = (method: string, route: string, status: string): ((seconds: number) => void) => {
-    const key = `${method} ${route} ${status}`;
-    let observe = observers.get(key);
-    if (!observe) observers.set(key, observe = boundObserver(metrics.httpRequestDuration, { method, route, status }));
+  // Nested by label rather than keyed by a joined string: no string is built per request.
+  const observers = new Map<string, Map<string, Map<number | string, (seconds: number) => void>>>();
+  const observerFor = (method: string, route: string, status: number | 'aborted'): ((seconds: number) => void) => {
+    let byRoute = observers.get(method);
+    if (!byRoute) observers.set(method, byRoute = new Map());
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, byStatus = new Map());
+    let observe = byStatus.get(status);
+    if (!observe) byStatus.set(status, observe = boundObserver(metrics.httpRequestDuration, { method, route, status: String(status) }));
     return observe;
   };
   return async (ctx, next) => {
@@ -32,7 +36,7 @@ export function measureRequests(metrics: Metrics): Middleware {
       observerFor(
         METHODS.has(ctx.method) ? ctx.method : 'other',
         oidc?.route ?? (typeof matched === 'string' ? matched : 'other'),
-        ctx.res.writableFinished ? String(ctx.res.statusCode) : 'aborted',
+        ctx.res.writableFinished ? ctx.res.statusCode : 'aborted',
       )((performance.now() - started) / 1000);
     });
     await next();
