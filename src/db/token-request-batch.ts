@@ -37,6 +37,8 @@ interface Deferred {
 interface Batch {
   writes: Deferred[];
   finds: Map<string, Promise<unknown>>;
+  /** Run once, at the first flush, before anything is sent: they may defer more writes. */
+  beforeFlush: Array<() => void>;
 }
 
 const current = new AsyncLocalStorage<Batch>();
@@ -46,7 +48,7 @@ const current = new AsyncLocalStorage<Batch>();
  * succeeded (a failed request stores none of them).
  */
 export async function batchTokenRequest<T>(work: () => Promise<T>): Promise<T> {
-  const batch: Batch = { writes: [], finds: new Map() };
+  const batch: Batch = { writes: [], finds: new Map(), beforeFlush: [] };
   const result = await current.run(batch, work);
   await flush(batch);
   return result;
@@ -62,6 +64,7 @@ export async function flushDeferredWrites(): Promise<void> {
 }
 
 async function flush(batch: Batch): Promise<void> {
+  for (const prepare of batch.beforeFlush.splice(0)) prepare();
   while (batch.writes.length > 0) {
     const writes = batch.writes.splice(0);
     // Started in one go, so they share one pipeline (and Redis runs them in this order).
@@ -95,6 +98,18 @@ function keep(write: Deferred): Promise<undefined> | null {
   if (!batch) return null;
   batch.writes.push(write);
   return Promise.resolve(undefined);
+}
+
+/**
+ * Inside a batch: runs `prepare` at its first flush, before the writes leave, so what it defers
+ * then (a record of the answer the request is about to give) shares their pipeline. Outside
+ * one: false, and nothing is kept.
+ */
+export function beforeFlush(prepare: () => void): boolean {
+  const batch = current.getStore();
+  if (!batch) return false;
+  batch.beforeFlush.push(prepare);
+  return true;
 }
 
 const findKey = (model: string, id: string) => `${model}\0${id}`;

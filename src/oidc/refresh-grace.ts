@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.ts';
 import type { RefreshRotations } from './refresh-rotations.ts';
+import { beforeFlush, deferWrite } from '../db/token-request-batch.ts';
 
 /**
  * Refresh retries within a grace window (REFRESH_TOKEN_GRACE_SECONDS).
@@ -97,27 +98,42 @@ export function createRefreshGrace(options: RefreshGraceOptions) {
   /**
    * Runs the rotation as the one request holding the claim, and records how it went. `next`
    * resolves only once what oidc-provider wrote is stored (the batch's deferred writes flushed).
+   * Inside a token request's batch the record of the successor goes out with those writes, in
+   * the same pipeline; outside one, after the answer is decided.
    */
   async function rotate(ctx: Context, next: Next, key: string, presented: string): Promise<void> {
     let settle!: (successor: string | null) => void;
     local.set(key, new Promise((resolve) => (settle = resolve)));
+    const failed = (error: unknown) => {
+      // The answer is already decided; a repeat finds the claim stale and takes it over.
+      logger.error({ err: error, id: ctx.state.requestId }, 'refresh grace: could not record the rotation');
+    };
+    const successorOf = (): string | null => {
+      const body = ctx.body as { refresh_token?: unknown } | null | undefined;
+      return ctx.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== presented ? body.refresh_token : null;
+    };
+    const complete = (successor: string) => {
+      const grantId = (ctx as { oidc?: { entities?: { RefreshToken?: { grantId?: string } } } }).oidc?.entities?.RefreshToken?.grantId;
+      // Never fails the request: a rotation that happened must be answered, recorded or not.
+      return rotations.complete(key, successor, graceSeconds, grantId).catch(failed);
+    };
+    let recorded = false;
+    beforeFlush(() => {
+      const successor = successorOf();
+      if (successor) recorded = deferWrite(() => complete(successor)) !== null;
+    });
     let successor: string | null = null;
     try {
       await next();
-      const body = ctx.body as { refresh_token?: unknown } | null | undefined;
-      if (ctx.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== presented) successor = body.refresh_token;
+      successor = successorOf();
     } finally {
-      const failed = (error: unknown) => {
-        // The answer is already decided; a repeat finds the claim stale and takes it over.
-        logger.error({ err: error, id: ctx.state.requestId }, 'refresh grace: could not record the rotation');
-      };
       if (successor) {
         // The successor is stored, so the answer need not wait for this record of it: repeats on
         // this instance have it at once (settle), others poll until it lands.
-        const grantId = (ctx as { oidc?: { entities?: { RefreshToken?: { grantId?: string } } } }).oidc?.entities?.RefreshToken?.grantId;
-        rotations.complete(key, successor, graceSeconds, grantId).catch(failed);
+        if (!recorded) void complete(successor);
       } else {
-        // Awaited: a repeat that claims afresh must find the claim gone.
+        // Awaited: a repeat that claims afresh must find the claim gone (and a record written
+        // beside writes that then failed is gone with it).
         await rotations.release(key).catch(failed);
       }
       local.delete(key);

@@ -157,11 +157,14 @@ export function adapterContract(name: string, setup: () => Promise<AdapterUnderT
       const [expiring, lasting, session, device] = [newId(), newId(), newId(), newId()];
       const uid = newId();
       const userCode = newId();
-      await adapter('AccessToken').upsert(expiring, token(newId()), 1);
-      await adapter('AccessToken').upsert(lasting, token(newId()), 60);
-      await adapter('Session').upsert(session, { jti: session, uid }, 1);
-      await adapter('DeviceCode').upsert(device, { jti: device, userCode }, 1);
-      await adapter('AuthorizationCode').upsert(expiring, token(newId()), 1);
+      // With the `exp` oidc-provider stores beside every TTL (a cache may go by it, as Redis'
+      // own expiry reaches a tracking client only once its expiry cycle finds the key).
+      const exp = nowSeconds() + 1;
+      await adapter('AccessToken').upsert(expiring, token(newId(), { exp }), 1);
+      await adapter('AccessToken').upsert(lasting, token(newId(), { exp: exp + 59 }), 60);
+      await adapter('Session').upsert(session, { jti: session, uid, exp }, 1);
+      await adapter('DeviceCode').upsert(device, { jti: device, userCode, exp }, 1);
+      await adapter('AuthorizationCode').upsert(expiring, token(newId(), { exp }), 1);
 
       // Present before the deadline, so the checks below can tell expiry from never-stored.
       expect(await adapter('AccessToken').find(expiring)).toBeDefined();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Adapter } from 'oidc-provider';
-import { batchTokenRequest, dropPrefetchedFind, flushDeferredWrites, prefetchFind } from '../../src/db/token-request-batch.ts';
+import { batchTokenRequest, beforeFlush, deferWrite, dropPrefetchedFind, flushDeferredWrites, prefetchFind } from '../../src/db/token-request-batch.ts';
 import { instrumentAdapter } from '../../src/observability/instrument-adapter.ts';
 import { ServiceUnavailableError } from '../../src/http/unavailable.ts';
 
@@ -99,6 +99,24 @@ describe('token request batch', () => {
       await instrumentAdapter(adapter, 'Grant', null).upsert('g', {}, 60);
       expect(calls).toEqual(['upsert s', 'upsert g']);
     });
+  });
+
+  it('lets a step add a write at the first flush, sent with the others, once', async () => {
+    const { adapter, calls } = recordingAdapter();
+    const accessTokens = instrumentAdapter(adapter, 'AccessToken', null);
+    let prepared = 0;
+    await batchTokenRequest(async () => {
+      expect(beforeFlush(() => {
+        prepared++;
+        deferWrite(async () => void calls.push('record the answer'));
+      })).toBe(true);
+      await accessTokens.upsert('at', {}, 60);
+      await flushDeferredWrites();
+      expect(calls).toEqual(['upsert at', 'record the answer']);
+      await flushDeferredWrites();
+    });
+    expect(prepared).toBe(1);
+    expect(beforeFlush(() => {})).toBe(false);
   });
 
   it('hands a prefetched find to the next find of that record, once, and not after it was dropped', async () => {
