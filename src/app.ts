@@ -97,7 +97,7 @@ export function createApp(deps: Deps): Koa {
     },
   });
   // A token request's storage calls go out together where they can (src/db/token-request-batch.ts).
-  const tokenRequest = createTokenRequest({ provider, refreshGrace, runProvider: toProvider });
+  const tokenRequest = createTokenRequest({ provider, refreshGrace, runProvider: toProvider, logger: deps.logger });
   const introspectJwt = createJwtIntrospection({
     provider, issuer: deps.config.issuer, verificationKeys: deps.keyRing.getKey, records: deps.jwtAccessTokenRecords,
   });

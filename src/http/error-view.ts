@@ -3,7 +3,7 @@ import { errors } from 'oidc-provider';
 import { isAppError, type ErrorParams } from '../errors.ts';
 import { errorCodes, isErrorCode } from '../error-codes.ts';
 import { RateLimitedError } from '../security/rate-limits.ts';
-import { toUnavailable, ServiceUnavailableError } from './unavailable.ts';
+import { RETRY_AFTER_SECONDS, toUnavailable, ServiceUnavailableError } from './unavailable.ts';
 import { RequestBytesError } from './request-bytes-error.ts';
 import { waitDuration } from '../i18n/durations.ts';
 import type { Pages } from '../pages/render.ts';
@@ -34,7 +34,7 @@ const row = (code: string, status?: number) => {
 export function classifyError(thrown: unknown): ErrorView {
   const error = toUnavailable(thrown);
   if (error instanceof ServiceUnavailableError) {
-    return { code: 'temporarily_unavailable', ...row('temporarily_unavailable'), detail: error.error_description, params: {}, retryAfterSeconds: 5, unexpected: false };
+    return { code: 'temporarily_unavailable', ...row('temporarily_unavailable'), detail: error.error_description, params: {}, retryAfterSeconds: RETRY_AFTER_SECONDS, unexpected: false };
   }
   if (error instanceof errors.SessionNotFound) {
     // The interaction cookie or record is gone: it expired, was used already, or this is another browser.

@@ -6,6 +6,9 @@ import { noteOutage, outageSeen } from './outage-scope.ts';
  * it too (an exposed error with a status and an OAuth error code), and our own handlers map it
  * the same way.
  */
+/** How long a 503 for an outage asks the client to wait (Retry-After), wherever it is answered. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError';
   readonly expose = true;

@@ -143,29 +143,51 @@ describe('token request batch', () => {
   });
 });
 
-describe('a token request whose writes fail at the flush', () => {
-  it('is answered as oidc-provider answers at the token endpoint: the OAuth error as JSON, its status, its event', async () => {
+describe('a token request that fails outside oidc-provider', () => {
+  async function subject(options: { failClaim?: boolean } = {}) {
     const { createTokenRequest } = await import('../../src/oidc/token-request.ts');
     const emitted: string[] = [];
+    const warnings: string[] = [];
     const provider = { emit: (event: string) => void emitted.push(event) } as unknown as import('oidc-provider').default;
-    const outage = new Error('Connection is closed.');
-    const failing = recordingAdapter({ failUpsert: outage });
+    const failing = recordingAdapter({ failUpsert: new Error('Connection is closed.') });
     const accessTokens = instrumentAdapter(failing.adapter, 'AccessToken', null);
     const tokenRequest = createTokenRequest({
       provider,
-      refreshGrace: (_ctx, next) => next(),
+      logger: { warn: (_fields: unknown, message?: string) => void warnings.push(String(message)) } as never,
+      // A claim that meets the outage fails before oidc-provider runs.
+      refreshGrace: async (_ctx, next) => {
+        if (options.failClaim) throw new Error('Connection is closed.');
+        return next();
+      },
       runProvider: async (ctx) => {
         await accessTokens.upsert('at', {}, 60);
         ctx.status = 200;
         ctx.body = { access_token: 'at', token_type: 'Bearer' };
       },
     });
-    const ctx = { status: 404, body: undefined as unknown, state: {} } as unknown as import('koa').Context;
+    const headers: Record<string, string> = {};
+    const ctx = { status: 404, body: undefined as unknown, state: {}, set: (name: string, value: string) => void (headers[name] = value) } as unknown as import('koa').Context;
     await tokenRequest(ctx);
+    return { ctx, headers, emitted, warnings, calls: failing.calls };
+  }
+
+  it('at the flush: answered as oidc-provider answers at the token endpoint, the OAuth error as JSON, 503 with Retry-After, its event, a log line', async () => {
+    const { ctx, headers, emitted, warnings, calls } = await subject();
     expect(ctx.status).toBe(503);
     expect(ctx.body).toMatchObject({ error: 'temporarily_unavailable' });
     expect(JSON.stringify(ctx.body)).not.toContain('"at"');
+    expect(headers['retry-after']).toBe('5');
     expect(emitted).toEqual(['grant.error']);
-    expect(failing.calls).toEqual(['upsert at']);
+    expect(warnings).toEqual(['dependency unavailable']);
+    expect(calls).toEqual(['upsert at']);
+  });
+
+  it('at the grace step\'s claim: the same JSON answer, whatever the client accepts, and nothing written', async () => {
+    const { ctx, headers, emitted, calls } = await subject({ failClaim: true });
+    expect(ctx.status).toBe(503);
+    expect(ctx.body).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(headers['retry-after']).toBe('5');
+    expect(emitted).toEqual(['grant.error']);
+    expect(calls).toEqual([]);
   });
 });

@@ -17,11 +17,11 @@ async function signIn(app: TestApp, rp: Awaited<ReturnType<typeof seedWebClient>
 }
 
 /** A token request by hand, to see status, headers and body even when it fails. */
-async function tokenRequest(app: TestApp, rp: Awaited<ReturnType<typeof seedWebClient>>, refreshToken: string) {
+async function tokenRequest(app: TestApp, rp: Awaited<ReturnType<typeof seedWebClient>>, refreshToken: string, accept = 'application/json') {
   const started = performance.now();
   const response = await fetch(`${app.issuer}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`web-app:${rp.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: { authorization: `Basic ${Buffer.from(`web-app:${rp.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', accept },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
   });
   return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() as Record<string, string>, ms: performance.now() - started };
@@ -38,11 +38,14 @@ async function recovers(check: () => Promise<boolean>, limitMs: number): Promise
 }
 
 async function expectUnavailable(app: TestApp, rp: Awaited<ReturnType<typeof seedWebClient>>, refreshToken: string, dependency: string) {
-  const failed = await tokenRequest(app, rp, refreshToken);
-  expect(failed.status).toBe(503);
-  expect(failed.body.error).toBe('temporarily_unavailable');
-  expect(failed.retryAfter).toBe('5');
-  expect(failed.ms).toBeLessThan(5000);
+  // A client that accepts anything gets the OAuth JSON all the same.
+  for (const accept of ['application/json', '*/*']) {
+    const failed = await tokenRequest(app, rp, refreshToken, accept);
+    expect(failed.status).toBe(503);
+    expect(failed.body.error).toBe('temporarily_unavailable');
+    expect(failed.retryAfter).toBe('5');
+    expect(failed.ms).toBeLessThan(5000);
+  }
   const ready = await fetch(`${app.issuer}/readyz`);
   expect(ready.status).toBe(503);
   expect((await ready.json() as { checks: Record<string, string> }).checks[dependency]).toBe('failed');
