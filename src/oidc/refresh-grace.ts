@@ -56,6 +56,8 @@ const STALE_MS = 5000;
 // A repeat gives up after a few claimants in a row: oidc-provider then decides.
 const MAX_ROUNDS = 3;
 const GRACE_RETRY = Symbol('refresh grace retry');
+// oidc-provider's opaque tokens: base64url, 43 characters at its default 256 bits, longer if configured.
+const PREFETCHABLE = /^[\w-]{16,256}$/;
 
 /** True while oidc-provider handles a repeat that must not rotate again. */
 export function isGraceRetry(ctx: object): boolean {
@@ -151,10 +153,13 @@ export function createRefreshGrace(options: RefreshGraceOptions) {
 
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const claim = rotations.claim(key, PENDING_SECONDS);
-      // The first request to present a token is nearly always the one that rotates it.
-      if (round === 0) options.prefetch?.start(presented);
+      // The first request to present a token is nearly always the one that rotates it. Only a
+      // value shaped like one of ours is read ahead: this runs before client authentication,
+      // and a 60 KiB junk value must not become a Redis key from an unauthenticated caller.
+      const ahead = round === 0 && PREFETCHABLE.test(presented);
+      if (ahead) options.prefetch?.start(presented);
       if (await claim) return rotate(ctx, next, key, presented);
-      if (round === 0) options.prefetch?.drop(presented);
+      if (ahead) options.prefetch?.drop(presented);
       const wait = await waitForClaimant(key);
       if ('successor' in wait) {
         options.replaceFormField(ctx, 'refresh_token', wait.successor);

@@ -107,6 +107,28 @@ describe('refresh token rotation with a grace window', () => {
     expect((await refresh(successor)).status).toBe(200);
   });
 
+  it('does not read ahead a junk refresh token from a caller that fails client authentication', async (test) => {
+    const redis = app.deps.redis;
+    if (!redis || !('stream' in redis)) return test.skip();
+    const stream = (redis as unknown as { stream: { write(chunk: unknown, ...rest: unknown[]): boolean } }).stream;
+    const writes: string[] = [];
+    const write = stream.write;
+    stream.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
+      writes.push(String(chunk));
+      return write.call(this, chunk, ...rest);
+    };
+    const junk = 'j'.repeat(20_000);
+    let answer: Answer;
+    try {
+      answer = await refresh(junk, Buffer.from('web-app:not-the-secret').toString('base64'));
+    } finally {
+      stream.write = write;
+    }
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toBe('invalid_client');
+    expect(writes.some((sent) => sent.includes(`RefreshToken:${junk.slice(0, 100)}`))).toBe(false);
+  });
+
   it('takes over a claim whose claimant never answered (lost while storage was away): parallel refreshes still share one successor', async () => {
     const { refreshToken } = await signIn();
     // What a claimant leaves when its request failed before it could record anything.
